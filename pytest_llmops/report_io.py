@@ -1,0 +1,99 @@
+"""Reading and writing run records: atomic writes, clear errors, schema checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import ReportError
+
+SCHEMA_FILE = Path(__file__).with_name("schema") / "run-record.schema.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON so that ``path`` is always either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def read_json(path: Path) -> Any:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReportError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReportError(f"{path}: cannot read ({exc})") from None
+    if not text.strip():
+        raise ReportError(f"{path}: the file is empty; was the run killed before it wrote the record?")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ReportError(
+            f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); the file is truncated or not a run record"
+        ) from None
+
+
+def check_schema_version(data: Any, path: Path) -> None:
+    from .record import SCHEMA_VERSION
+
+    if not isinstance(data, dict) or data.get("kind") != "pytest-llmops-run":
+        raise ReportError(f"{path}: not a pytest-llmops run record (no \"kind\": \"pytest-llmops-run\")")
+    version = data.get("schema_version")
+    if not isinstance(version, int):
+        raise ReportError(f"{path}: schema_version is missing or not an integer")
+    if version > SCHEMA_VERSION:
+        raise ReportError(
+            f"{path}: written with schema version {version}, newer than this pytest-llmops understands "
+            f"(version {SCHEMA_VERSION}); upgrade pytest-llmops to read it"
+        )
+    if version < SCHEMA_VERSION:
+        raise ReportError(f"{path}: schema version {version} is older than {SCHEMA_VERSION} and has no migration")
+
+
+def validate_data(data: Any, path: Path) -> None:
+    """Validate against the shipped JSON Schema; the error names the JSON path of the first problem."""
+    import jsonschema
+
+    check_schema_version(data, path)
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ReportError(f"{path}: {where}: {first.message}{more}")
+
+
+def load_record(path: Path):  # -> RunRecord
+    """Read, check and parse a run record file."""
+    from pydantic import ValidationError
+
+    from .record import RunRecord
+
+    data = read_json(path)
+    check_schema_version(data, path)
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+        raise ReportError(f"{path}: {where}: {first['msg']}") from None

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    """Read a run record written by a pytester run and validate it against the shipped schema."""
+    from pytest_llmops.report_io import validate_data
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    validate_data(data, Path(path))
+    return data
+
+
+def by_nodeid(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["nodeid"]: t for t in report["tests"]}
+
+
+@pytest.fixture
+def report_of():
+    return load_report
