@@ -19,7 +19,7 @@ def short_message(text: str | None, limit: int = 500) -> str | None:
     lines = [line for line in text.splitlines() if line.strip()]
     # pytest's long representation ends with the "E   ..." lines that say what failed; prefer those.
     e_lines = [line.strip()[1:].strip() for line in lines if line.strip().startswith("E ")]
-    chosen = " | ".join(e_lines) if e_lines else (lines[-1] if lines else text)
+    chosen = " | ".join(e_lines) if e_lines else " | ".join(line.strip() for line in lines)
     return chosen if len(chosen) <= limit else chosen[: limit - 1] + "…"
 
 
@@ -76,10 +76,12 @@ class RunCollector:
     def add_collection_error(self, nodeid: str, longrepr: str | None) -> None:
         self.collection_errors.append({"nodeid": nodeid, "message": short_message(longrepr, 2000) or "collection error"})
 
-    def tests(self) -> list[dict[str, Any]]:
+    def tests(self, only_recorded: bool = False) -> list[dict[str, Any]]:
         out = []
         for entry in self.entries.values():
             if entry["outcome"] is None:  # started but never reported a result (interrupted)
+                continue
+            if only_recorded and "markers" not in entry:  # no llmops data reached this entry
                 continue
             out.append(entry)
         return out

@@ -44,7 +44,7 @@ def build_record(state: "LlmopsSession", exitstatus: int) -> dict[str, Any]:
         exit_status=exitstatus,
         record_mode=state.option("record_mode"),
     )
-    tests = state.collector.tests()
+    tests = state.collector.tests(only_recorded=not state.collect_all)
     ledger = state.ledger_totals()
     totals = compute_totals(tests, cap_usd=ledger.get("cap_usd"), cap_hit=bool(ledger.get("cap_hit")))
     prompts: dict[tuple[str, str, str], dict[str, str]] = {}
@@ -66,13 +66,30 @@ def build_record(state: "LlmopsSession", exitstatus: int) -> dict[str, Any]:
         "prompts": [prompts[k] for k in sorted(prompts)],
         "aggregates": compute_aggregates(tests),
         "collection_errors": state.collector.collection_errors,
-        "unused_recordings": sorted(state._unused_recordings),
+        "unused_recordings": _unused(state, tests, exitstatus),
         "warnings": [],
     }
 
 
+def _unused(state: "LlmopsSession", tests: list[dict[str, Any]], exitstatus: int) -> list[str]:
+    if state._engine is None:
+        return []
+    from .unused_recordings import find_unused
+
+    complete = not (state.partial_selection or state.interrupted or exitstatus == INTERRUPTED
+                    or state.collector.collection_errors or state.option("record_mode") == "off")
+    unused = find_unused(state, tests, complete)
+    if unused:
+        verb = "pruned" if state.option("prune_recordings") and complete else "unused"
+        state._final_lines.append(
+            f"{len(unused)} {verb} recording(s) (files, or file#entry); "
+            + ("" if verb == "pruned" else "delete them with --llmops-prune-recordings on a complete run")
+        )
+    return unused
+
+
 def finish_run(state: "LlmopsSession", session: "pytest.Session", exitstatus: int) -> None:
-    if not (state.collect_all or state.collector.entries):
+    if not (state.collect_all or any("markers" in e for e in state.collector.entries.values())):
         return
     record = build_record(state, exitstatus)
     failed_aggregates = [a for a in record["aggregates"] if not a["passed"]]

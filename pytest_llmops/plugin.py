@@ -11,7 +11,7 @@ from typing import Any, Iterator
 import pytest
 
 from . import recorder as _recorder
-from .errors import ConfigError, InfrastructureError
+from .errors import ConfigError, InfrastructureError, LlmopsError
 from .markers import MARKERS
 from .options import OPTIONS
 from .session import LlmopsSession, session_of
@@ -122,8 +122,12 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(InfrastructureError):
-        report.llmops_error_kind = session_of(item.config).error_kind(call.excinfo.value)  # type: ignore[attr-defined]
+    if call.excinfo is not None and call.excinfo.errisinstance(LlmopsError):
+        # our own errors carry a message that says what, where and what to do: show it without a traceback
+        error = call.excinfo.value
+        report.longrepr = f"{type(error).__name__}: {error}"
+        if isinstance(error, InfrastructureError):
+            report.llmops_error_kind = session_of(item.config).error_kind(error)  # type: ignore[attr-defined]
     session_of(item.config).attach(item, report)
     return report
 

@@ -7,6 +7,16 @@ from typing import Any
 
 import pytest
 
+# pytester's in-process runs restore sys.modules afterwards; C extensions (PyYAML's _yaml, numpy) cannot be
+# imported twice in one process, so import them once here, outside every inner run.
+# Pure-Python libraries too: core modules cache objects of theirs (a jinja2 environment, pydantic models).
+import jinja2.sandbox  # noqa: F401,E402
+import jsonschema  # noqa: F401,E402
+import numpy  # noqa: F401,E402
+import pydantic  # noqa: F401,E402
+import scipy.stats  # noqa: F401,E402
+import yaml  # noqa: F401,E402
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

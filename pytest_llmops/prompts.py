@@ -1,0 +1,432 @@
+"""Versioned prompt registry: one YAML file per prompt, many versions per file.
+
+File format (``<root>/<name>.yaml`` or ``.yml``)::
+
+    name: support_answer          # optional; must equal the file stem if given
+    description: Answer a customer question
+    current: v2                   # optional; default: highest version by natural sort (v10 > v9 > v2)
+    versions:
+      v1:
+        description: first version
+        model: openai/smollm2     # optional default model
+        params: {temperature: 0.7, max_tokens: 200}
+        metadata: {owner: support-team}
+        messages:                 # chat messages, each content a jinja2 template
+          - {role: system, content: "You are ..."}
+          - {role: user, content: "{{ question }}"}
+      v2:
+        template: "Answer: {{ question }}"   # a single template = one user message
+
+Each version has a **content hash**: sha256 of the canonical JSON of its messages (a single ``template``
+normalised to one user message), model and params.  Descriptions, metadata, comments, key order and YAML
+quoting/flow style do not enter it, so reformatting a file keeps the hash, and any change to what is sent to
+the model changes it.
+
+Templates are rendered with jinja2's sandbox and ``StrictUndefined``: a missing variable is an error, never
+an empty string.  jinja2 and yaml are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import PromptError
+from .yaml_source import YamlSourceError, format_loc, load_yaml_with_lines
+
+__all__ = ["PromptError", "PromptRegistry", "PromptVersion", "content_hash", "natural_key", "parse_ref"]
+
+PROMPT_SUFFIXES = (".yaml", ".yml")
+SHORT_HASH_LENGTH = 16
+_REF_RE = re.compile(r"^(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-/]*?)(?:@(?P<version>[^@\s]+))?$")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders digit runs numerically: ``v2 < v9 < v10``, ``1.2 < 1.10``."""
+    parts = re.split(r"(\d+)", text)
+    key: list[tuple[int, int | str]] = []
+    for part in parts:
+        if not part:
+            continue
+        key.append((0, int(part)) if part.isdigit() else (1, part.lower()))
+    return tuple(key) + ((2, text),)  # ties (v01 vs v1, V1 vs v1) broken deterministically
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def content_hash(messages: list[dict[str, str]], model: str | None, params: dict[str, Any]) -> str:
+    """Full sha256 hex digest of what a prompt version sends to the model."""
+    payload = {
+        "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
+        "model": model,
+        "params": params,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def parse_ref(ref: str) -> tuple[str, str | None]:
+    """Split ``"name@v2"`` into ``("name", "v2")``; a bare ``"name"`` gives ``("name", None)``."""
+    if not isinstance(ref, str) or not (match := _REF_RE.match(ref.strip())):
+        raise PromptError(
+            f"bad prompt reference {ref!r}: write 'name' or 'name@version' (for example 'support_answer@v2')"
+        )
+    return match.group("name"), match.group("version")
+
+
+# --------------------------------------------------------------------------------------------- templates
+@lru_cache(maxsize=1)
+def _environment() -> Any:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+@lru_cache(maxsize=2048)
+def _compile(source: str) -> Any:
+    """Compile a template once per distinct source text (errors are not cached and re-raise each time)."""
+    return _environment().from_string(source)
+
+
+_UNDEFINED_RE = re.compile(r"^'([^']+)' is undefined$")
+
+
+@dataclass(frozen=True)
+class PromptVersion:
+    """One version of one prompt, as loaded from its YAML file.  Immutable."""
+
+    name: str
+    version: str
+    description: str | None
+    model: str | None
+    params: dict[str, Any]
+    metadata: dict[str, Any]
+    messages: tuple[dict[str, str], ...]  # raw (unrendered) templates: [{"role": ..., "content": ...}]
+    source: Path
+    hash: str  # full sha256 hex digest, see module docstring
+    message_lines: tuple[int, ...] = field(default=(), repr=False, compare=False)  # file line of each content
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version, self.hash))
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:SHORT_HASH_LENGTH]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def _where(self, index: int) -> str:
+        line = self.message_lines[index] if index < len(self.message_lines) else 0
+        return f"{self.source}:{line}" if line else str(self.source)
+
+    def _template(self, index: int) -> Any:
+        from jinja2 import TemplateSyntaxError
+
+        source = self.messages[index]["content"]
+        try:
+            return _compile(source)
+        except TemplateSyntaxError as exc:
+            raise PromptError(
+                f"prompt {self.ref}: template syntax error in messages[{index}] ({self._where(index)}, "
+                f"template line {exc.lineno}): {exc.message}; fix the jinja2 template"
+            ) from None
+
+    def variables(self) -> set[str]:
+        """Names of the variables the templates use (``jinja2.meta.find_undeclared_variables``)."""
+        from jinja2 import meta
+
+        names: set[str] = set()
+        for index, message in enumerate(self.messages):
+            self._template(index)  # raises a PromptError with position on a syntax error
+            names |= meta.find_undeclared_variables(_environment().parse(message["content"]))
+        return names
+
+    def render(self, /, **variables: Any) -> list[dict[str, str]]:
+        """Fill the templates; returns litellm-ready ``[{"role": ..., "content": ...}]``.
+
+        Notes the prompt (name, version, hash) on the running test's record, if a test is running.
+        """
+        from jinja2 import TemplateError, UndefinedError
+        from jinja2.exceptions import SecurityError
+
+        rendered: list[dict[str, str]] = []
+        for index, message in enumerate(self.messages):
+            template = self._template(index)
+            try:
+                content = template.render(**variables)
+            except UndefinedError as exc:
+                text = exc.message or str(exc)
+                match = _UNDEFINED_RE.match(text)
+                what = f"variable {match.group(1)!r} is not defined" if match else text
+                given = ", ".join(sorted(variables)) or "none"
+                raise PromptError(
+                    f"prompt {self.ref}: {what} in messages[{index}] ({self._where(index)}); "
+                    f"variables given: {given}; pass it to render(...)"
+                ) from None
+            except SecurityError as exc:
+                raise PromptError(
+                    f"prompt {self.ref}: the template in messages[{index}] ({self._where(index)}) tried an "
+                    f"unsafe operation refused by the jinja2 sandbox: {exc}"
+                ) from None
+            except TemplateError as exc:
+                raise PromptError(
+                    f"prompt {self.ref}: cannot render messages[{index}] ({self._where(index)}): {exc}"
+                ) from None
+            except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+                raise PromptError(
+                    f"prompt {self.ref}: error while rendering messages[{index}] ({self._where(index)}): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+            rendered.append({"role": message["role"], "content": content})
+        from .recorder import current_test
+
+        recorder = current_test()
+        if recorder is not None:
+            recorder.add_prompt(self.name, self.version, self.hash)
+        return rendered
+
+    def call_params(self) -> dict[str, Any]:
+        """``{"model": ..., **params}`` for ``litellm.completion`` (``model`` left out when not set)."""
+        out: dict[str, Any] = {}
+        if self.model is not None:
+            out["model"] = self.model
+        out.update(copy.deepcopy(self.params))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain builtins describing this version (for run records)."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "hash": self.hash,
+            "short_hash": self.short_hash,
+            "model": self.model,
+            "source": str(self.source),
+        }
+
+
+# --------------------------------------------------------------------------------------------- file schema
+@lru_cache(maxsize=1)
+def _schema() -> tuple[type, type]:
+    """Pydantic models of a prompt file, built on first use (pydantic stays out of module import)."""
+    from typing import Literal, Optional
+
+    from pydantic import BaseModel, ConfigDict, StrictStr, model_validator
+
+    class MessageSpec(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        role: Literal["system", "user", "assistant", "developer", "tool"]
+        content: StrictStr
+
+    class VersionSpec(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        description: Optional[StrictStr] = None
+        model: Optional[StrictStr] = None
+        params: dict[str, Any] = {}
+        metadata: dict[str, Any] = {}
+        messages: Optional[list[MessageSpec]] = None
+        template: Optional[StrictStr] = None
+
+        @model_validator(mode="after")
+        def _one_body(self) -> VersionSpec:
+            if (self.messages is None) == (self.template is None):
+                raise ValueError("give exactly one of 'messages' (a list of {role, content}) or 'template'")
+            if self.messages is not None and not self.messages:
+                raise ValueError("'messages' is empty; give at least one {role, content} message")
+            return self
+
+    class PromptFileSpec(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        name: Optional[StrictStr] = None
+        description: Optional[StrictStr] = None
+        current: Optional[StrictStr] = None
+        versions: dict[StrictStr, VersionSpec]
+
+    return PromptFileSpec, VersionSpec
+
+
+@dataclass
+class _PromptFile:
+    name: str
+    description: str | None
+    current: str
+    versions: dict[str, PromptVersion]  # in natural order
+
+
+def _load_prompt_file(name: str, path: Path) -> _PromptFile:
+    from pydantic import ValidationError
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PromptError(f"cannot read prompt file {path}: {exc}") from None
+    try:
+        doc = load_yaml_with_lines(text)
+    except YamlSourceError as exc:
+        raise PromptError(f"invalid YAML in prompt file {exc.where(str(path))}: {exc.problem}") from None
+    data = doc.data
+    if not isinstance(data, dict):
+        raise PromptError(
+            f"prompt file {path} must be a mapping with a 'versions' key, got {type(data).__name__}; "
+            "see the pytest_llmops.prompts docstring for the format"
+        )
+    versions = data.get("versions")
+    if isinstance(versions, dict):  # YAML `1:` / `1.0:` keys are ints/floats; version names are strings
+        data = {**data, "versions": {str(k) if isinstance(k, (int, float)) else k: v for k, v in versions.items()}}
+    file_spec, _ = _schema()
+    try:
+        spec = file_spec.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors()[:20]:
+            loc = format_loc(err["loc"])
+            line = doc.line_of(loc)
+            where = f"{path}:{line}" if line else str(path)
+            if err["type"] == "extra_forbidden":
+                problem = f"unknown field {loc!r}"
+            elif err["type"] == "missing":
+                problem = f"missing field {loc!r}"
+            else:
+                detail = str(err["msg"]).removeprefix("Value error, ")
+                problem = f"field {loc!r}: {detail} (got {err.get('input')!r:.60})"
+            problems.append(f"  {where}: {problem}")
+        raise PromptError(f"invalid prompt file {path}:\n" + "\n".join(problems)) from None
+    if spec.name is not None and spec.name != name:
+        raise PromptError(
+            f"prompt file {path}:{doc.line_of('name')}: name {spec.name!r} does not match the file name "
+            f"{name!r}; rename the file or fix the name"
+        )
+    if not spec.versions:
+        raise PromptError(f"prompt file {path}:{doc.line_of('versions')}: 'versions' is empty; add a version")
+
+    loaded: dict[str, PromptVersion] = {}
+    for version in sorted(spec.versions, key=natural_key):
+        vspec = spec.versions[version]
+        base = f"versions.{version}"
+        if vspec.template is not None:
+            messages = ({"role": "user", "content": vspec.template},)
+            lines = (doc.line_of(f"{base}.template"),)
+        else:
+            messages = tuple({"role": m.role, "content": m.content} for m in vspec.messages or [])
+            lines = tuple(doc.line_of(f"{base}.messages[{i}].content") for i in range(len(messages)))
+        for key, value in (("params", vspec.params), ("metadata", vspec.metadata)):
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise PromptError(
+                    f"prompt file {path}:{doc.line_of(f'{base}.{key}')}: {base}.{key} must hold plain JSON-like "
+                    f"values (strings, numbers, bools, lists, mappings): {exc}"
+                ) from None
+        params = copy.deepcopy(vspec.params)
+        loaded[version] = PromptVersion(
+            name=name,
+            version=version,
+            description=vspec.description,
+            model=vspec.model,
+            params=params,
+            metadata=copy.deepcopy(vspec.metadata),
+            messages=messages,
+            source=path,
+            hash=content_hash(list(messages), vspec.model, params),
+            message_lines=lines,
+        )
+    current = spec.current if spec.current is not None else list(loaded)[-1]
+    if current not in loaded:
+        raise PromptError(
+            f"prompt file {path}:{doc.line_of('current')}: current version {current!r} is not defined; "
+            f"known versions: {', '.join(loaded)}"
+        )
+    return _PromptFile(name, spec.description, current, loaded)
+
+
+# --------------------------------------------------------------------------------------------- registry
+class PromptRegistry:
+    """Prompts stored as ``<root>/<name>.yaml`` files; loaded lazily and cached per registry."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._files: dict[str, _PromptFile] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PromptRegistry({str(self.root)!r})"
+
+    def _paths(self) -> dict[str, Path]:
+        if not self.root.is_dir():
+            raise PromptError(
+                f"prompt directory {self.root} does not exist; create it or point the prompts root option at "
+                "the folder holding your <name>.yaml prompt files"
+            )
+        found: dict[str, Path] = {}
+        for path in sorted(self.root.iterdir()):
+            if path.suffix in PROMPT_SUFFIXES and path.is_file():
+                if path.stem in found:
+                    raise PromptError(
+                        f"prompt {path.stem!r} is defined twice: {found[path.stem]} and {path}; keep one file"
+                    )
+                found[path.stem] = path
+        return found
+
+    def names(self) -> list[str]:
+        """Names of all prompts under the root, sorted naturally."""
+        return sorted(self._paths(), key=natural_key)
+
+    def _file(self, name: str) -> _PromptFile:
+        with self._lock:
+            cached = self._files.get(name)
+        if cached is not None:
+            return cached
+        paths = self._paths()
+        if name not in paths:
+            known = ", ".join(sorted(paths, key=natural_key)) or "none"
+            raise PromptError(
+                f"unknown prompt {name!r}: no {name}.yaml or {name}.yml in {self.root}; known prompts: {known}"
+            )
+        loaded = _load_prompt_file(name, paths[name])
+        with self._lock:
+            return self._files.setdefault(name, loaded)
+
+    def versions(self, name: str) -> list[str]:
+        """Version names of a prompt, sorted naturally (``v2 < v10``)."""
+        return list(self._file(name).versions)
+
+    def current_version(self, name: str) -> str:
+        return self._file(name).current
+
+    def get(self, name: str, version: str | None = None) -> PromptVersion:
+        """One version of a prompt; ``None`` means the ``current`` one (default: highest natural version)."""
+        prompt = self._file(name)
+        if version is None:
+            return prompt.versions[prompt.current]
+        if version not in prompt.versions:
+            raise PromptError(
+                f"prompt {name!r} has no version {version!r} ({prompt.versions[prompt.current].source}); "
+                f"known versions: {', '.join(prompt.versions)} (current: {prompt.current})"
+            )
+        return prompt.versions[version]
+
+    parse_ref = staticmethod(parse_ref)
+
+    def resolve(self, ref: str) -> PromptVersion:
+        """``registry.resolve("support_answer@v2")``; a bare name gives the current version."""
+        name, version = parse_ref(ref)
+        return self.get(name, version)
+
+    def all_versions(self) -> list[PromptVersion]:
+        """Every version of every prompt (loads all files)."""
+        return [self.get(name, v) for name in self.names() for v in self.versions(name)]
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._files.clear()
