@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from . import __version__
 from . import recorder as _recorder
-from .collector import RunCollector, compute_totals
+from .collector import RunCollector
 from .errors import (
     BudgetExceeded,
     ConfigError,
@@ -67,9 +66,12 @@ class LlmopsSession:
         self._engine: Any = None
         self._registries: dict[Path, Any] = {}
         self._golden_sets: dict[str, dict[str, Any]] = {}
-        self._unused_recordings: set[str] = set()
         self._seen_cassettes: set[str] = set()
         self._final_lines: list[str] = []
+        self.partial_selection = any("::" in str(arg) for arg in config.invocation_params.args)
+        from .calls import capture  # cheap: a post-import hook that patches litellm when the app imports it
+
+        capture.install()
         config.stash[SESSION_KEY] = self
 
     # -- options -------------------------------------------------------------------------------------------
@@ -108,10 +110,17 @@ class LlmopsSession:
         return self._run_dir
 
     @pytest.hookimpl(optionalhook=True)
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.partial_selection = True
+
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["llmops_run_dir"] = str(self.run_dir())
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        from .calls import capture
+
+        capture.set_active(None)
+        capture.uninstall()
         if self._engine is not None:
             self._engine.close()
         if self._own_run_dir and self._run_dir is not None:
@@ -154,10 +163,34 @@ class LlmopsSession:
     # -- per test ------------------------------------------------------------------------------------------
     def begin_test(self, item: pytest.Item) -> None:
         _recorder.begin_test(item.nodeid)
+        self._setup_error: LlmopsError | None = None
         if self._engine is not None or "llm" in getattr(item, "fixturenames", ()) or _litellm_loaded():
-            self.engine().begin_test(item.nodeid, _recorder.current_test, self.cassette_path(item))
+            from .calls import capture
+
+            engine = self.engine()
+            try:
+                engine.begin_test(item.nodeid, _recorder.current_test(), self.cassette_path(item))
+            except LlmopsError as exc:  # a corrupt recording errors this test at setup, not the session
+                self._setup_error = exc
+                return
+            capture.set_active(engine)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        error = getattr(self, "_setup_error", None)
+        if error is not None:
+            self._setup_error = None
+            raise error
+
+    def _end_calls(self) -> None:
+        if self._engine is not None and self._engine.in_test():
+            from .calls import capture
+
+            capture.set_active(None)
+            self._engine.end_test()
 
     def end_test(self, item: pytest.Item) -> None:
+        self._end_calls()
         _recorder.end_test()
 
     def recorder_api(self, request: pytest.FixtureRequest) -> _recorder.TestRecorder:
@@ -185,9 +218,11 @@ class LlmopsSession:
         """Put this test's data on its report as plain builtins (they travel through xdist)."""
         if report.when == "call" and getattr(report, "llmops_error_kind", None):
             item.stash[_ERROR_KIND] = report.llmops_error_kind  # type: ignore[attr-defined]
-        rec = _recorder.peek_current_test()
         if report.when != "teardown" and not (report.when == "setup" and report.failed):
             return
+        if report.when == "teardown":
+            self._end_calls()  # writes the cassette and notes used/recorded/unused entries on the recorder
+        rec = _recorder.peek_current_test()
         budget_problem = None
         if report.when == "teardown" and rec is not None and rec.calls:
             budget_problem = self._check_budget(item, rec)
@@ -226,8 +261,6 @@ class LlmopsSession:
         if self.is_worker:
             return
         data = getattr(report, "llmops", None)
-        if data is None and not self.collect_all:
-            return
         when = report.when
         outcome = report.outcome
         if getattr(report, "llmops_budget_failed", False):

@@ -1,0 +1,47 @@
+"""Recordings a complete run did not use (like syrupy's unused snapshots): listed, and pruned on request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import LlmopsError
+
+if TYPE_CHECKING:
+    from .session import LlmopsSession
+
+
+def recording_roots(state: "LlmopsSession", tests: list[dict[str, Any]]) -> set[Path]:
+    rootdir = Path(state.config.rootpath)
+    configured = state.option("recordings")
+    if configured:
+        return {rootdir / configured}
+    return {(rootdir / t["file"]).parent / "recordings" for t in tests}
+
+
+def find_unused(state: "LlmopsSession", tests: list[dict[str, Any]], complete: bool) -> list[str]:
+    """Unused cassette files (complete runs only) and unused entries of cassettes that were used."""
+    from .calls.cassette import find_unused_cassettes, prune
+
+    unused: list[str] = []
+    entries: dict[str, list[str]] = {}
+    for test in tests:
+        rec = test.get("recordings") or {}
+        if rec.get("unused_keys") and rec.get("cassette"):
+            entries[rec["cassette"]] = list(rec["unused_keys"])
+            unused.extend(f"{rec['cassette']}#{key[:12]}" for key in rec["unused_keys"])
+    if not complete:
+        return sorted(unused)
+    seen = {t["nodeid"] for t in tests}
+    for root in sorted(recording_roots(state, tests)):
+        if not root.is_dir():
+            continue
+        try:
+            files = find_unused_cassettes(root, seen)
+            if state.option("prune_recordings"):
+                prune(root, seen, unused_entries=entries)
+        except LlmopsError as exc:
+            state._final_lines.append(f"could not check recordings under {root}: {exc}")
+            continue
+        unused.extend(str(path) for path in files)
+    return sorted(unused)
