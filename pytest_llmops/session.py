@@ -72,6 +72,9 @@ class LlmopsSession:
         from .calls import capture  # cheap: a post-import hook that patches litellm when the app imports it
 
         capture.install()
+        self._similarity_ready = False
+        if "pytest_llmops.scorers.similarity" in sys.modules or self.options["embedder"] != "sentence-transformers":
+            self.setup_similarity()
         config.stash[SESSION_KEY] = self
 
     # -- options -------------------------------------------------------------------------------------------
@@ -163,6 +166,13 @@ class LlmopsSession:
     # -- per test ------------------------------------------------------------------------------------------
     def begin_test(self, item: pytest.Item) -> None:
         _recorder.begin_test(item.nodeid)
+        if not self._similarity_ready and "pytest_llmops.scorers.similarity" in sys.modules:
+            self.setup_similarity()
+        if self._similarity_ready:
+            from .scorers import similarity
+            from .similarity_glue import provider_for
+
+            similarity.set_test_embedder_provider(provider_for(self, item))
         self._setup_error: LlmopsError | None = None
         if self._engine is not None or "llm" in getattr(item, "fixturenames", ()) or _litellm_loaded():
             from .calls import capture
@@ -192,6 +202,10 @@ class LlmopsSession:
     def end_test(self, item: pytest.Item) -> None:
         self._end_calls()
         _recorder.end_test()
+        if self._similarity_ready:
+            from .scorers import similarity
+
+            similarity.set_test_embedder_provider(None)
 
     def recorder_api(self, request: pytest.FixtureRequest) -> _recorder.TestRecorder:
         from .approvals import RecorderWithApprovals
@@ -294,6 +308,14 @@ class LlmopsSession:
         from .summary import write_terminal_summary
 
         write_terminal_summary(self, terminalreporter)
+
+    def setup_similarity(self) -> None:
+        """Called when similarity scorers are first imported (or an embedder is configured)."""
+        if not self._similarity_ready:
+            from .similarity_glue import configure
+
+            configure(self)
+            self._similarity_ready = True
 
     # -- lazily built services -----------------------------------------------------------------------------
     def engine(self) -> Any:

@@ -17,6 +17,8 @@ import pydantic  # noqa: F401,E402
 import scipy.stats  # noqa: F401,E402
 import yaml  # noqa: F401,E402
 
+import pytest_llmops.scorers.similarity  # noqa: F401,E402  (module state set by the plugin per test)
+
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -13,6 +13,8 @@ changes it with :func:`set_default_embedder` (ini option / fixture).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import math
 import os
 import threading
@@ -29,6 +31,16 @@ _cache_dir: str | os.PathLike[str] | None = None
 _use_cache = True
 _cache: Any = None
 _resolved: dict[object, Embedder] = {}
+_test_provider: Callable[[], str | Embedder | None] | None = None
+
+
+def set_test_embedder_provider(provider: Callable[[], str | Embedder | None] | None) -> None:
+    """Let the pytest plugin choose the embedder of the running test (marker, ``llmops_embedder`` fixture).
+
+    The provider is asked only when a scorer gets ``embedder=None``; returning ``None`` means the default.
+    """
+    global _test_provider
+    _test_provider = provider
 
 
 def set_default_embedder(
@@ -61,6 +73,8 @@ def set_default_embedder(
 def resolve_embedder(embedder: str | Embedder | None = None) -> Embedder:
     """The embedder a scorer should use for its ``embedder=`` argument (see the module docstring)."""
     global _cache
+    if embedder is None and _test_provider is not None:
+        embedder = _test_provider()
     if embedder is None:
         embedder = _default_spec
         if embedder is None:
