@@ -1,0 +1,17 @@
+"""Regression review: compare two run records (base vs head) and explain the difference to a PR reviewer.
+
+* :mod:`.diff` — :func:`~.diff.diff_records` matches tests by node id and classifies every change
+  (regressions, improvements, noise, errors, prompt changes, added/removed) into a :class:`~.diff.DiffResult`.
+* :mod:`.stats` — the one-sided tests behind "significant" (Boschloo, McNemar, Wilcoxon + Holm, Wilson).
+* :mod:`.failon` — the ``--fail-on`` grammar (``regression``, ``metric:recall@5:0.02``, ``cost:10%``...).
+* :mod:`.markdown` / :mod:`.html` — the PR comment (≤ 65,000 characters) and a self-contained HTML report.
+* :mod:`.merge` — combine the shard records of one run.
+* :mod:`.glue` — the end-of-session comparison the plugin runs with ``--llmops-baseline``.
+* :mod:`.load` — fast, validated reading of records for review (2 × 20,000 tests in well under a second).
+* :mod:`.synthetic` — build record dicts by hand (tests, ``bench/diff.py``).
+* :mod:`.cli` — ``pytest-llmops diff | merge | html | show``.
+
+Nothing heavy is imported here.
+"""
+
+from __future__ import annotations
