@@ -163,12 +163,14 @@ def resolve(dest: str, cli_value: Any, ini_value: Any) -> Any:
 def parse_prices(lines: list[str] | None) -> dict[str, tuple[float, float]]:
     """``MODEL = IN OUT`` lines (USD per 1M tokens) → ``{model: (in, out)}``."""
     prices: dict[str, tuple[float, float]] = {}
+    if isinstance(lines, str):  # one ini value given as a plain string rather than a linelist
+        lines = lines.splitlines()
     for number, line in enumerate(lines or [], start=1):
-        line = line.strip()
+        line = str(line).strip()
         if not line or line.startswith("#"):
             continue
-        model, sep, rest = line.partition("=")
-        parts = rest.split()
+        model, sep, rest = line.rpartition("=")
+        parts = rest.replace(",", " ").split()
         try:
             if not sep or not model.strip() or len(parts) != 2:
                 raise ValueError

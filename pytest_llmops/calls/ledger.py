@@ -73,7 +73,7 @@ class RunLedger:
                  slot_wait_timeout_s: float | None = 3600.0) -> None:
         if max_cost_usd is not None and not max_cost_usd >= 0:
             raise ConfigError(f"the run cost cap must be a number >= 0, got {max_cost_usd!r} "
-                              "(--llmops-max-cost / llmops_max_cost)")
+                              "(--llmops-max-cost-usd / llmops_max_cost_usd)")
         if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
                                         or concurrency < 1):
             raise ConfigError(f"the live-call concurrency must be an integer >= 1, got {concurrency!r} "
@@ -128,8 +128,8 @@ class RunLedger:
             self.mark_cap_hit()
             raise BudgetExceeded(
                 f"run cost cap ${self.max_cost_usd:.4f} spent (${spent:.4f} so far); no further live model "
-                "calls are made in this run. Raise --llmops-max-cost (ini llmops_max_cost), or run from "
-                "recordings with --llmops-replay=only."
+                "calls are made in this run. Raise --llmops-max-cost-usd (ini llmops_max_cost_usd), or run from "
+                "recordings with --llmops-record-mode=none."
             )
 
     def add_spend(self, usd: float | None, tokens: int) -> None:

@@ -71,7 +71,7 @@ def warn_unknown_price(model: str) -> None:
         _warned.add(model)
     warnings.warn(
         f"llmops: no price known for model {model!r}; its calls are reported with cost None (not 0). "
-        f"Set a price, e.g. ini `llmops_prices = {model}=0.15,0.60` (USD per 1M input,output tokens).",
+        f"Set a price, e.g. ini `llmops_prices = {model} = 0.15 0.60` (USD per 1M input and output tokens).",
         LlmopsPriceWarning,
         stacklevel=3,
     )
@@ -84,8 +84,13 @@ def call_cost(
     prices: Mapping[str, tuple[float, float]] | None = None,
     *,
     use_litellm: bool = True,
+    warn: bool = True,
 ) -> float | None:
-    """USD cost of one call, or ``None`` (with one warning per model) when no price is known."""
+    """USD cost of one call, or ``None`` (with one warning per model, unless ``warn=False``) when no price is known.
+
+    Callers that must finish bookkeeping first (a ``-W error`` run turns the warning into an exception) pass
+    ``warn=False`` and call :func:`warn_unknown_price` themselves afterwards.
+    """
     p_tokens = int(prompt_tokens or 0)
     c_tokens = int(completion_tokens or 0)
     custom = _custom_price(model, prices or {})
@@ -95,7 +100,8 @@ def call_cost(
         cost = _litellm_cost(model, p_tokens, c_tokens)
         if cost is not None:
             return cost
-    warn_unknown_price(model)
+    if warn:
+        warn_unknown_price(model)
     return None
 
 

