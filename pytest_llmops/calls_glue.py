@@ -72,4 +72,6 @@ def judge_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> Any:
     params = dict(mark.kwargs) if mark else {}
     if model is None:
         model = params.get("model")
-    return Judge(llm_client(state, request), model=model)
+    templates = state.option("judge_templates")
+    template_dir = Path(state.config.rootpath) / templates if templates else None
+    return Judge(llm_client(state, request), model=model, template_dir=template_dir)

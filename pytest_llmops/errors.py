@@ -34,12 +34,14 @@ class GoldenError(LlmopsError):
     """A golden-set file problem (parse error, invalid case, duplicate id...)."""
 
 
-class RecordingError(LlmopsError):
-    """A corrupt or unreadable recording (cassette) file."""
-
-
 class InfrastructureError(LlmopsError):
     """Something outside the code under test went wrong; the test outcome is ``error``."""
+
+
+class RecordingError(InfrastructureError):
+    """A corrupt or unreadable recording (cassette) file; the test errors, it is never silently re-recorded."""
+
+    error_kind = "recording"
 
 
 class RecordingMissing(InfrastructureError):

@@ -110,6 +110,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_base", "--llmops-api-base", "llmops_api_base", "default api_base for model calls", str, None, "URL"),
     Option("judge_model", "--llmops-judge-model", "llmops_judge_model",
            "model used by the judge fixture (default: the llm default model)", str, None, "MODEL"),
+    Option("judge_templates", None, "llmops_judge_templates",
+           "directory of judge templates overriding the packaged ones (relative to rootdir)", _path, None),
     Option("max_cost_usd", "--llmops-max-cost-usd", "llmops_max_cost_usd",
            "hard cap on money spent on live calls in this run, across xdist workers", _positive_float, None, "USD"),
     Option("concurrency", "--llmops-concurrency", "llmops_concurrency",

@@ -72,6 +72,9 @@ class LlmopsSession:
         from .calls import capture  # cheap: a post-import hook that patches litellm when the app imports it
 
         capture.install()
+        self._outer_activator = capture._activator  # a nested (pytester) session restores the outer one
+        capture.set_activator(self.activate_calls)
+        self._current_item = None
         self._similarity_ready = False
         if "pytest_llmops.scorers.similarity" in sys.modules or self.options["embedder"] != "sentence-transformers":
             self.setup_similarity()
@@ -123,6 +126,7 @@ class LlmopsSession:
         from .calls import capture
 
         capture.set_active(None)
+        capture.set_activator(self._outer_activator)
         capture.uninstall()
         if self._engine is not None:
             self._engine.close()
@@ -166,6 +170,8 @@ class LlmopsSession:
     # -- per test ------------------------------------------------------------------------------------------
     def begin_test(self, item: pytest.Item) -> None:
         _recorder.begin_test(item.nodeid)
+        self._current_item: pytest.Item | None = item
+        self._setup_error: LlmopsError | None = None
         if not self._similarity_ready and "pytest_llmops.scorers.similarity" in sys.modules:
             self.setup_similarity()
         if self._similarity_ready:
@@ -173,17 +179,24 @@ class LlmopsSession:
             from .similarity_glue import provider_for
 
             similarity.set_test_embedder_provider(provider_for(self, item))
-        self._setup_error: LlmopsError | None = None
         if self._engine is not None or "llm" in getattr(item, "fixturenames", ()) or _litellm_loaded():
-            from .calls import capture
-
-            engine = self.engine()
             try:
-                engine.begin_test(item.nodeid, _recorder.current_test(), self.cassette_path(item))
+                self.activate_calls()
             except LlmopsError as exc:  # a corrupt recording errors this test at setup, not the session
                 self._setup_error = exc
-                return
+
+    def activate_calls(self) -> Any:
+        """Start the model-call layer for the running test (also on the first captured litellm call)."""
+        item = getattr(self, "_current_item", None)
+        if item is None:
+            return None
+        from .calls import capture
+
+        engine = self.engine()
+        if not engine.in_test():
+            engine.begin_test(item.nodeid, _recorder.current_test(), self.cassette_path(item))
             capture.set_active(engine)
+        return engine
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -200,6 +213,7 @@ class LlmopsSession:
             self._engine.end_test()
 
     def end_test(self, item: pytest.Item) -> None:
+        self._current_item = None
         self._end_calls()
         _recorder.end_test()
         if self._similarity_ready:
@@ -237,9 +251,6 @@ class LlmopsSession:
         if report.when == "teardown":
             self._end_calls()  # writes the cassette and notes used/recorded/unused entries on the recorder
         rec = _recorder.peek_current_test()
-        budget_problem = None
-        if report.when == "teardown" and rec is not None and rec.calls:
-            budget_problem = self._check_budget(item, rec)
         if rec is None and not self.collect_all:
             return
         data: dict[str, Any] = rec.to_dict() if rec is not None else {}
@@ -253,14 +264,12 @@ class LlmopsSession:
             if m.name in _OUR_MARKERS or m.name in ("parametrize", "skip", "skipif", "xfail")
         ]
         report.llmops = data  # type: ignore[attr-defined]
-        if budget_problem:
-            report.outcome = "failed"
-            report.longrepr = budget_problem
-            report.llmops_budget_failed = True  # type: ignore[attr-defined]
 
-    def _check_budget(self, item: pytest.Item, rec: _recorder.TestRecorder) -> str | None:
+    def check_budget(self, item: pytest.Item) -> str | None:
+        """After the test body: the figures of a blown ``@pytest.mark.budget``, or None."""
         mark = item.get_closest_marker("budget")
-        if mark is None:
+        rec = _recorder.peek_current_test()
+        if mark is None or rec is None or not rec.calls:
             return None
         from .calls.budget import check_budget
 
@@ -277,8 +286,6 @@ class LlmopsSession:
         data = getattr(report, "llmops", None)
         when = report.when
         outcome = report.outcome
-        if getattr(report, "llmops_budget_failed", False):
-            when, outcome = "call", "failed"  # a blown budget fails the test, reported at teardown
         self.collector.add_phase(
             nodeid=report.nodeid,
             when=when,
@@ -372,12 +379,21 @@ __all__ = ["LlmopsSession", "session_of", "LlmopsError", "GoldenError", "Recordi
 
 def _ledger_totals(self: LlmopsSession) -> dict[str, Any]:
     ledger = getattr(self._engine, "settings", None) and self._engine.settings.ledger
-    if ledger is None:
-        return {}
+    opened = None
+    shared = self._run_dir / "ledger.sqlite3" if self._run_dir is not None else None
     try:
+        if ledger is None and shared is not None and shared.is_file():  # xdist controller: the workers' ledger
+            from .calls.ledger import RunLedger
+
+            ledger = opened = RunLedger(shared, max_cost_usd=self.option("max_cost_usd"))
+        if ledger is None:
+            return {}
         return dict(ledger.totals())
     except Exception:  # noqa: BLE001 - a broken ledger must not lose the report
         return {}
+    finally:
+        if opened is not None:
+            opened.close()
 
 
 LlmopsSession.ledger_totals = _ledger_totals  # type: ignore[attr-defined]

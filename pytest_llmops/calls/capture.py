@@ -59,10 +59,31 @@ _finder: _LitellmImportHook | None = None
 _installs = 0
 
 
+_activator: Callable[[], CallEngine | None] | None = None
+
+
 def set_active(engine: CallEngine | None) -> None:
     """Route captured calls to ``engine`` (``None``: call through unchanged)."""
     global _active
     _active = engine
+
+
+def set_activator(activator: Callable[[], CallEngine | None] | None) -> None:
+    """Called when a captured call finds no active engine: the plugin starts one for the running test.
+
+    This covers the first test of a run whose app imports litellm lazily, inside the test itself.
+    """
+    global _activator
+    _activator = activator
+
+
+def _engine_for_call() -> CallEngine | None:
+    engine = _active
+    if (engine is None or not engine.in_test()) and _activator is not None:
+        engine = _activator()
+    if engine is None or not engine.in_test():
+        return None
+    return engine
 
 
 def active() -> CallEngine | None:
@@ -112,8 +133,8 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(func)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            engine = _active
-            if engine is None or not engine.in_test():
+            engine = _engine_for_call()
+            if engine is None:
                 return await func(*args, **kwargs)
             return await engine.alitellm_call(kind, func, _bind(func, args, kwargs))
 
@@ -122,8 +143,8 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(func)
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            engine = _active
-            if engine is None or not engine.in_test():
+            engine = _engine_for_call()
+            if engine is None:
                 return func(*args, **kwargs)
             return engine.litellm_call(kind, func, _bind(func, args, kwargs))
 

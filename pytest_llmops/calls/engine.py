@@ -330,7 +330,7 @@ class CallEngine:
             "provider": provider,
             **usage,
             "cost_usd": 0.0 if cached else cost,
-            "replayed_cost_usd": entry.get("cost_usd") if cached else None,
+            "replayed_cost_usd": self._recorded_cost(entry, pending.model, usage) if cached else None,
             "latency_s": latency,
             "recorded_latency_s": entry.get("latency_s") if cached else None,
             "cached": cached,
@@ -344,6 +344,14 @@ class CallEngine:
         if state is not None:
             state.recorder.add_call(call)
         return call
+
+    def _recorded_cost(self, entry: dict[str, Any], model: str, usage: dict[str, int]) -> float | None:
+        """The cost stored with the recording; when it was unpriced then, today's price for its tokens."""
+        if entry.get("cost_usd") is not None:
+            return entry["cost_usd"]
+        from .pricing import call_cost
+
+        return call_cost(model, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0), self.settings.prices)
 
     def _replayed(self, pending: _Pending, started: float) -> dict[str, Any]:
         entry = pending.entry
@@ -381,11 +389,12 @@ class CallEngine:
 
     def _finish_live(self, pending: _Pending, response: Any, latency: float, retries: int) -> tuple[dict[str, Any], dict[str, Any]]:
         """Price, ledger, record and meter a successful live call; returns the response as a dict."""
-        from .pricing import call_cost
+        from .pricing import call_cost, warn_unknown_price
 
         data = _to_dict(response)
         usage = _usage(data)
-        cost = call_cost(pending.model, usage["prompt_tokens"], usage["completion_tokens"], self.settings.prices)
+        cost = call_cost(pending.model, usage["prompt_tokens"], usage["completion_tokens"], self.settings.prices,
+                         warn=False)
         ledger = self.settings.ledger
         if ledger is not None:
             ledger.add_spend(cost, usage["total_tokens"])
@@ -394,6 +403,8 @@ class CallEngine:
         if state is not None and state.cassette is not None:
             state.cassette.put(self._entry(pending, data, usage, cost, latency, provider))
         call = self._meter(pending, usage=usage, cost=cost, latency=latency, retries=retries, provider=provider)
+        if cost is None:  # after recording and metering: under -W error the warning raises
+            warn_unknown_price(pending.model)
         return data, call
 
     def _entry(self, pending: _Pending, data: dict[str, Any], usage: dict[str, int], cost: float | None, latency: float, provider: str | None) -> dict[str, Any]:

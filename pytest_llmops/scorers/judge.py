@@ -254,6 +254,7 @@ class Judge:
         temperature: float = 1.0,
         logprobs: bool = True,
         canary_check: bool = False,
+        response_format: dict[str, Any] | None = None,
     ) -> None:
         where = "Judge(...)"
         if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
@@ -278,6 +279,8 @@ class Judge:
         self.temperature = float(temperature)
         self.logprobs = bool(logprobs)
         self.canary_check = bool(canary_check)
+        # e.g. {"type": "json_object", "schema": {...}} for llama.cpp servers, which then constrain decoding
+        self.response_format = dict(response_format) if response_format else dict(_JSON_FORMAT)
         self._calibrated = False
 
     def __repr__(self) -> str:
@@ -323,7 +326,7 @@ class Judge:
             ) from None
 
     def _score_params(self, low: int, high: int) -> dict[str, Any]:
-        params: dict[str, Any] = {"temperature": self.temperature, "response_format": _JSON_FORMAT, "drop_params": True}
+        params: dict[str, Any] = {"temperature": self.temperature, "response_format": self.response_format, "drop_params": True}
         if self.logprobs:
             params["logprobs"] = True
             params["top_logprobs"] = max(5, min(20, high - low + 1))
@@ -476,7 +479,7 @@ class Judge:
         self._maybe_calibrate()
         nonce = fence_nonce([a, b])
         expected = '{"reasoning": "<one to three sentences>", "winner": "first" | "second" | "tie"}'
-        params = {"temperature": 0, "response_format": _JSON_FORMAT, "drop_params": True}
+        params = {"temperature": 0, "response_format": self.response_format, "drop_params": True}
         verdicts: list[str] = []
         reasonings: list[str] = []
         raws: list[str] = []
@@ -601,7 +604,7 @@ class Judge:
             '{"sentences": [{"index": 1, "supported": true, "reason": "<short reason>"}, ...]} with exactly one '
             f"entry for each sentence index 1..{len(sentences)}"
         )
-        params = {"temperature": 0, "response_format": _JSON_FORMAT, "drop_params": True}
+        params = {"temperature": 0, "response_format": self.response_format, "drop_params": True}
         reply = self._ask(prompt, grounding_model(len(sentences)), expected, params, "the grounding of an answer")
         by_index = {v.index: v for v in reply.verdict.sentences}
         verdicts = [SentenceVerdict(s, by_index[i].supported, by_index[i].reason) for i, s in enumerate(sentences, 1)]
