@@ -61,6 +61,10 @@ def main() -> int:
     print(f"1 call                  : {one * 1e3:.0f} ms")
     print(f"{args.calls} concurrent calls     : {many * 1e3:.0f} ms")
     print(f"ratio many / one        : {many / one:.2f}   (goal <= 2.0)")
+    from _common import emit_result  # bench/_common.py: the line bench/run_all.py reads
+
+    emit_result("concurrency", f"{args.calls} concurrent calls / 1 call", round(many / one, 2), unit="x",
+                goal="<= 2.0", met=many / one <= 2.0, one_ms=round(one * 1e3), many_ms=round(many * 1e3))
     return 0
 
 

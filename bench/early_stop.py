@@ -143,6 +143,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{time.perf_counter() - started:.1f} s"
     )
     bad = [r for r in rows if r["rule"].startswith("k_of_n") and r["_agree"] != 1.0]
+    from _common import emit_result  # bench/_common.py: the lines bench/run_all.py reads
+
+    k_rows = [r for r in rows if r["rule"].startswith("k_of_n")]
+    agree = min(r["_agree"] for r in k_rows)
+    emit_result("early_stop", "k_of_n 8/10 verdicts equal to full-n (min over p)", f"{agree:.2%}", goal="100%",
+                met=agree == 1.0)
+    for name in SPECS:
+        saved = [float(r["saved"].rstrip("%")) for r in rows if r["rule"] == name]
+        emit_result("early_stop", f"{name}: samples saved (mean over {len(TRUE_RATES)} true p)",
+                    f"{sum(saved) / len(saved):.0f}%")
     if bad:
         print("ERROR: early stopping changed a k_of_n verdict", file=sys.stderr)
         return 1

@@ -151,6 +151,12 @@ def main() -> None:
         ("lexical (hashing, no cache)", lexical),
     ]:
         print(f"{name:<34}{rate:>12,.0f}{rate / cold:>9.1f}x")
+    from _common import emit_result  # bench/_common.py: the lines bench/run_all.py reads
+
+    emit_result("similarity", "MiniLM cached / cold throughput", round(cached / cold, 1), unit="x",
+                cold_pairs_s=round(cold), cached_pairs_s=round(cached), lexical_pairs_s=round(lexical))
+    emit_result("similarity", "MiniLM cold / cached / lexical", f"{cold:,.0f} / {cached:,.0f} / {lexical:,.0f}",
+                unit="pairs/s")
 
 
 if __name__ == "__main__":

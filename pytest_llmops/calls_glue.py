@@ -61,7 +61,8 @@ def llm_client(state: "LlmopsSession", request: pytest.FixtureRequest) -> Any:
 
     mark = request.node.get_closest_marker("llm")
     defaults = dict(mark.kwargs) if mark else {}
-    return LLM(state.engine(), **defaults)
+    engine = state.activate_calls()  # loads this test's recording (a corrupt one errors the test here)
+    return LLM(engine, **defaults)
 
 
 def judge_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> Any:

@@ -149,7 +149,7 @@ def compute_totals(tests: list[dict[str, Any]], *, cap_usd: float | None = None,
                 elif call.get("cost_usd") is not None and cost is not None:
                     cost += float(call["cost_usd"])
                 latency = call.get("latency_s")
-            if latency is not None and call.get("error") is None:
+            if latency is not None and call.get("error") is None and not call.get("retries"):
                 latencies.setdefault(model, []).append(float(latency))
     return {
         "tests": len(tests),

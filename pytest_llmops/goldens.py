@@ -50,10 +50,18 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
+def _finite(number: int | float) -> bool:
+    """``math.isfinite`` that says False instead of raising OverflowError for integers beyond float range."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def _check_json_like(value: Any, what: str) -> None:
     try:
         json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(
             f"{what} must hold plain JSON values (strings, numbers, bools, null, lists, mappings): {exc}"
         ) from None
@@ -133,7 +141,7 @@ class GoldenCase(BaseModel):
             for key, grade in value.items():
                 if not isinstance(key, str):
                     raise ValueError(f"key {key!r} must be a string id")
-                if isinstance(grade, bool) or not isinstance(grade, (int, float)) or not math.isfinite(grade):
+                if isinstance(grade, bool) or not isinstance(grade, (int, float)) or not _finite(grade):
                     raise ValueError(f"grade of {key!r} must be a finite number, got {grade!r}")
             return value
         raise ValueError(
@@ -279,6 +287,7 @@ def _line_index(text: str) -> Callable[[int], int]:
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+_TOO_DEEP = "the value is nested too deeply (hundreds of levels of lists/objects); flatten it"
 
 
 def json_case_spans(text: str) -> list[tuple[int, int]]:
@@ -348,6 +357,9 @@ def _read_jsonl(text: str, path: Path, problems: _Problems) -> list[_RawCase]:
         except ValueError as exc:
             problems.add(number, f"invalid JSON: {exc}")
             continue
+        except RecursionError:
+            problems.add(number, f"invalid JSON: {_TOO_DEEP}")
+            continue
         raw.append(_RawCase(data, number, f"line {number}"))
     return raw
 
@@ -360,6 +372,9 @@ def _read_json(text: str, path: Path, problems: _Problems) -> list[_RawCase]:
         return []
     except ValueError as exc:
         problems.add(None, f"invalid JSON: {exc}")
+        return []
+    except RecursionError:
+        problems.add(None, f"invalid JSON: {_TOO_DEEP}")
         return []
     cases = _container_cases(data, path, 1, problems)
     if cases is None:
@@ -396,6 +411,8 @@ def _csv_json_or_text(cell: str, column: str, openers: str) -> Any:
     if stripped[:1] and stripped[0] in openers:
         try:
             return json.loads(stripped)
+        except RecursionError:
+            raise ValueError(f"column {column!r}: {_TOO_DEEP}") from None
         except ValueError:
             if column in CSV_LIST_COLUMNS:
                 raise ValueError(
@@ -590,7 +607,10 @@ def golden_format(path: Path) -> str:
 def read_raw_cases(text: str, path: Path, fmt: str) -> list[_RawCase]:
     """The cases' plain data as written in the file, before validation (GoldenError on a parse problem)."""
     problems = _Problems(path)
-    raw = _READERS[fmt](text, path, problems)
+    try:
+        raw = _READERS[fmt](text, path, problems)
+    except RecursionError:
+        raise GoldenError(f"golden set {path}: {_TOO_DEEP}") from None
     problems.raise_if_any()
     return raw
 
@@ -598,12 +618,19 @@ def read_raw_cases(text: str, path: Path, fmt: str) -> list[_RawCase]:
 def parse_golden_with_raw(text: str, path: Path, fmt: str) -> tuple[GoldenSet, list[_RawCase]]:
     """Parse and validate golden-set text (no caching); raises :class:`GoldenError` listing every problem."""
     problems = _Problems(path)
-    raw = _READERS[fmt](text, path, problems)
-    cases = _validate(raw, path, problems)
-    problems.raise_if_any()
-    if not cases:
-        raise GoldenError(f"golden set {path} has no cases; add at least one case")
-    return GoldenSet(path, fmt, cases, _canonical_hash([case.data() for case in cases])), raw
+    try:
+        raw = _READERS[fmt](text, path, problems)
+        cases = _validate(raw, path, problems)
+        problems.raise_if_any()
+        if not cases:
+            raise GoldenError(f"golden set {path} has no cases; add at least one case")
+    except RecursionError:  # a value a few hundred levels deep that the parser still accepted
+        raise GoldenError(f"golden set {path}: {_TOO_DEEP}") from None
+    try:
+        digest = _canonical_hash([case.data() for case in cases])
+    except (RecursionError, ValueError):  # pydantic: "Maximum serialization depth exceeded"
+        raise GoldenError(f"golden set {path}: {_TOO_DEEP}") from None
+    return GoldenSet(path, fmt, cases, digest), raw
 
 
 def parse_golden_text(text: str, path: Path, fmt: str) -> GoldenSet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .errors import ConfigError
@@ -38,6 +39,13 @@ _ALLOWED: dict[str, tuple[int, int, frozenset[str] | None]] = {
 }
 
 
+def _finite(number: int | float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an int beyond float range
+        return False
+
+
 def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """Raise ConfigError when a marker of ours has arguments it does not take."""
     rule = _ALLOWED.get(name)
@@ -57,14 +65,22 @@ def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
             )
     if name == "budget":
         for key, value in kwargs.items():
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
-                raise ConfigError(f"@pytest.mark.budget {key}={value!r}: expected a number >= 0")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not _finite(value) or value < 0):
+                raise ConfigError(f"@pytest.mark.budget {key}={value!r}: expected a finite number >= 0")
     if name == "aggregate":
         stat = kwargs.get("stat", "mean")
         if stat not in ("mean", "median", "min", "max"):
             raise ConfigError(f"@pytest.mark.aggregate stat={stat!r}: expected mean, median, min or max")
         if kwargs.get("min") is None and kwargs.get("max") is None:
             raise ConfigError("@pytest.mark.aggregate needs min= or max=")
+        if not isinstance(args[0], str) or not args[0]:
+            raise ConfigError(f"@pytest.mark.aggregate metric {args[0]!r}: expected a metric name (a string)")
+        for key in ("min", "max"):
+            value = kwargs.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not _finite(value)):
+                raise ConfigError(f"@pytest.mark.aggregate {key}={value!r}: expected a finite number")
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:

@@ -141,6 +141,11 @@ class PromptVersion:
                 f"prompt {self.ref}: template syntax error in messages[{index}] ({self._where(index)}, "
                 f"template line {exc.lineno}): {exc.message}; fix the jinja2 template"
             ) from None
+        except RecursionError:
+            raise PromptError(
+                f"prompt {self.ref}: the template in messages[{index}] ({self._where(index)}) is nested too "
+                "deeply to compile; simplify the jinja2 template"
+            ) from None
 
     def variables(self) -> set[str]:
         """Names of the variables the templates use (``jinja2.meta.find_undeclared_variables``)."""
@@ -183,7 +188,7 @@ class PromptVersion:
                 raise PromptError(
                     f"prompt {self.ref}: cannot render messages[{index}] ({self._where(index)}): {exc}"
                 ) from None
-            except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+            except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError, RecursionError) as exc:
                 raise PromptError(
                     f"prompt {self.ref}: error while rendering messages[{index}] ({self._where(index)}): "
                     f"{type(exc).__name__}: {exc}"

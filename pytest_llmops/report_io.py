@@ -11,6 +11,12 @@ from typing import Any
 from .errors import ReportError
 
 SCHEMA_FILE = Path(__file__).with_name("schema") / "run-record.schema.json"
+_TOO_DEEP = "a value is nested too deeply (hundreds of levels of lists/objects); this is not a run record pytest-llmops wrote"
+_MAX_MESSAGE = 300  # characters of a schema message: the offending value can be megabytes long
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -49,6 +55,8 @@ def read_json(path: Path) -> Any:
         raise ReportError(
             f"{path}:{exc.lineno}:{exc.colno}: invalid JSON ({exc.msg}); the file is truncated or not a run record"
         ) from None
+    except RecursionError:
+        raise ReportError(f"{path}: {_TOO_DEEP}") from None
 
 
 def check_schema_version(data: Any, path: Path) -> None:
@@ -75,12 +83,15 @@ def validate_data(data: Any, path: Path) -> None:
     check_schema_version(data, path)
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    try:
+        errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except RecursionError:
+        raise ReportError(f"{path}: {_TOO_DEEP}") from None
     if errors:
         first = errors[0]
         where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path)
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ReportError(f"{path}: {where}: {first.message}{more}")
+        raise ReportError(f"{path}: {where}: {_short(first.message)}{more}")
 
 
 def load_record(path: Path):  # -> RunRecord
@@ -93,6 +104,8 @@ def load_record(path: Path):  # -> RunRecord
     check_schema_version(data, path)
     try:
         return RunRecord.model_validate(data)
+    except RecursionError:
+        raise ReportError(f"{path}: {_TOO_DEEP}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])

@@ -115,10 +115,10 @@ class LlmopsSession:
                 self._own_run_dir = True
         return self._run_dir
 
-    @pytest.hookimpl(optionalhook=True)
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.partial_selection = True
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["llmops_run_dir"] = str(self.run_dir())
 
@@ -171,7 +171,6 @@ class LlmopsSession:
     def begin_test(self, item: pytest.Item) -> None:
         _recorder.begin_test(item.nodeid)
         self._current_item: pytest.Item | None = item
-        self._setup_error: LlmopsError | None = None
         if not self._similarity_ready and "pytest_llmops.scorers.similarity" in sys.modules:
             self.setup_similarity()
         if self._similarity_ready:
@@ -179,14 +178,10 @@ class LlmopsSession:
             from .similarity_glue import provider_for
 
             similarity.set_test_embedder_provider(provider_for(self, item))
-        if self._engine is not None or "llm" in getattr(item, "fixturenames", ()) or _litellm_loaded():
-            try:
-                self.activate_calls()
-            except LlmopsError as exc:  # a corrupt recording errors this test at setup, not the session
-                self._setup_error = exc
 
     def activate_calls(self) -> Any:
-        """Start the model-call layer for the running test (also on the first captured litellm call)."""
+        """Start the model-call layer for the running test: when the ``llm``/``judge`` fixture is set up, or on
+        the test's first captured litellm call.  Tests that make no model call never load a recording."""
         item = getattr(self, "_current_item", None)
         if item is None:
             return None
@@ -197,13 +192,6 @@ class LlmopsSession:
             engine.begin_test(item.nodeid, _recorder.current_test(), self.cassette_path(item))
             capture.set_active(engine)
         return engine
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        error = getattr(self, "_setup_error", None)
-        if error is not None:
-            self._setup_error = None
-            raise error
 
     def _end_calls(self) -> None:
         if self._engine is not None and self._engine.in_test():
@@ -259,7 +247,7 @@ class LlmopsSession:
 
             data = redact_record_text(data)
         data["markers"] = [
-            {"name": m.name, "args": json_safe(list(m.args)), "kwargs": json_safe(dict(m.kwargs))}
+            {"name": m.name, "args": json_safe(list(m.args)), "kwargs": _scrub_kwargs(json_safe(dict(m.kwargs)))}
             for m in item.iter_markers()
             if m.name in _OUR_MARKERS or m.name in ("parametrize", "skip", "skipif", "xfail")
         ]
@@ -370,8 +358,14 @@ class LlmopsSession:
 _ERROR_KIND = pytest.StashKey[str]()
 
 
-def _litellm_loaded() -> bool:
-    return "litellm" in sys.modules
+def _scrub_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Marker arguments go into the record: hide secret-named ones (``api_key=``) and known secret values."""
+    from .meta import REDACTED, SECRET_ARG, scrub_text
+
+    return {
+        key: REDACTED if SECRET_ARG.search(key) else (scrub_text(value) if isinstance(value, str) else value)
+        for key, value in kwargs.items()
+    }
 
 
 __all__ = ["LlmopsSession", "session_of", "LlmopsError", "GoldenError", "RecordingError"]

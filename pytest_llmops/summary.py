@@ -23,7 +23,10 @@ def write_terminal_summary(state: "LlmopsSession", reporter: Any) -> None:
     recorded = [e for e in state.collector.entries.values()
                 if e.get("metrics") or e.get("calls") or e.get("sampling")]
     lines: list[str] = []
-    shown = recorded if verbose else [e for e in recorded if e.get("outcome") != "passed"][:20]
+    def notable(entry: dict[str, Any]) -> bool:
+        return entry.get("outcome") != "passed" or any(m.get("passed") is False for m in entry.get("metrics") or [])
+
+    shown = recorded if verbose else [e for e in recorded if notable(e)][:20]
     for entry in shown:
         parts = []
         if entry.get("sampling"):

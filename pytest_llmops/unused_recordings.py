@@ -19,6 +19,12 @@ def recording_roots(state: "LlmopsSession", tests: list[dict[str, Any]]) -> set[
     return {(rootdir / t["file"]).parent / "recordings" for t in tests}
 
 
+def _owner_nodeid(path: Path) -> str:
+    from .calls.cassette import read_document
+
+    return str(read_document(path).get("test", ""))
+
+
 def find_unused(state: "LlmopsSession", tests: list[dict[str, Any]], complete: bool) -> list[str]:
     """Unused cassette files (complete runs only) and unused entries of cassettes that were used."""
     from .calls.cassette import find_unused_cassettes, prune
@@ -33,13 +39,17 @@ def find_unused(state: "LlmopsSession", tests: list[dict[str, Any]], complete: b
     if not complete:
         return sorted(unused)
     seen = {t["nodeid"] for t in tests}
+    run_files = {t["file"] for t in tests}
     for root in sorted(recording_roots(state, tests)):
         if not root.is_dir():
             continue
         try:
-            files = find_unused_cassettes(root, seen)
+            owners = {path: _owner_nodeid(path) for path in find_unused_cassettes(root, seen)}
+            # only cassettes of test modules this run collected: a subset of files says nothing about the others
+            files = [path for path, owner in owners.items() if owner.partition("::")[0] in run_files]
             if state.option("prune_recordings"):
-                prune(root, seen, unused_entries=entries)
+                keep = seen | {owner for path, owner in owners.items() if path not in files}
+                prune(root, keep, unused_entries=entries)
         except LlmopsError as exc:
             state._final_lines.append(f"could not check recordings under {root}: {exc}")
             continue

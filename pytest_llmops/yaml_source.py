@@ -121,6 +121,16 @@ def load_yaml_with_lines(text: str) -> YamlDocument:
         raise YamlSourceError(_explain(exc), mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
     except yaml.YAMLError as exc:
         raise YamlSourceError(_explain(exc)) from None
+    except YamlSourceError:
+        raise
+    except RecursionError:
+        raise YamlSourceError("the document is nested too deeply (hundreds of levels); flatten it") from None
+    except (ValueError, OverflowError, TypeError) as exc:
+        # PyYAML's safe constructors let a few plain-Python errors out: an out-of-range date such as
+        # 2024-13-45, an integer of more than 4300 digits, an unhashable merged key
+        raise YamlSourceError(
+            f"a value cannot be read ({type(exc).__name__}: {exc}); quote it to keep it as text"
+        ) from None
     finally:
         loader.dispose()
     return YamlDocument(data, lines)

@@ -31,8 +31,12 @@ def validate_budget_kwargs(kwargs: Mapping[str, Any], *, where: str = "@pytest.m
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {name}= must be a number, got {type(value).__name__} {value!r}")
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{where}: {name}= must be a finite number >= 0, got {value!r}")
+        try:
+            finite = math.isfinite(value)
+        except OverflowError:  # an int too large for a float
+            finite = False
+        if not finite or value < 0:
+            raise ConfigError(f"{where}: {name}= must be a finite number >= 0, got {value!r:.60}")
         if name == "tokens" and float(value) != int(value):
             raise ConfigError(f"{where}: tokens= must be a whole number, got {value!r}")
         clean[name] = int(value) if name == "tokens" else float(value)

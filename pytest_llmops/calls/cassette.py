@@ -155,6 +155,8 @@ def read_document(path: Path) -> dict[str, Any]:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordingError(f"{path}:{exc.lineno}:{exc.colno}: cassette is not valid JSON ({exc.msg}); {hint}") from None
+    except RecursionError:
+        raise RecordingError(f"{path}: cassette JSON is nested too deeply to be a recording; {hint}") from None
     if not isinstance(doc, dict):
         raise RecordingError(f"{path}: cassette must be a JSON object, got {type(doc).__name__}; {hint}")
     if doc.get("version") != CASSETTE_VERSION:

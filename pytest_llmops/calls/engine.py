@@ -369,8 +369,9 @@ class CallEngine:
         kwargs = dict(params)
         kwargs["num_retries"] = 0
         timeout = getattr(self.settings.retry, "timeout_s", None)
-        if timeout and kwargs.get("timeout") is None:
-            kwargs["timeout"] = timeout
+        if timeout:  # --llmops-timeout bounds every call, also when the app passes a longer one
+            given = kwargs.get("timeout")
+            kwargs["timeout"] = timeout if not isinstance(given, (int, float)) else min(float(given), timeout)
         return kwargs
 
     def _ledger_slot(self) -> contextlib.AbstractContextManager[Any]:

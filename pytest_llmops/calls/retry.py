@@ -299,13 +299,14 @@ def provider_error(info: FaultInfo, attempts: int, *, model: str | None = None) 
     if info.kind == "auth":
         missing = missing_env_vars(model)
         if missing:
-            hint = (f"the credentials were refused and {', '.join(missing)} is not set; export "
+            refused = "the credentials were refused and " if info.status else "no credentials: "
+            hint = (f"{refused}{', '.join(missing)} is not set; export "
                     f"{' and '.join(missing)} (or pass api_key=) and run again (not retried)")
         else:
             configured = credential_env_vars(model)
-            where = (f"{configured[0]} (or the api_key= passed to the call)" if configured
-                     else "the API key configured for this provider")
-            hint = f"the credentials were refused; check {where} (not retried)"
+            key_source = (f"{configured[0]} (or the api_key= passed to the call)" if configured
+                          else "the API key configured for this provider")
+            hint = f"the credentials were refused; check {key_source} (not retried)"
     else:
         hint = _HINTS.get(info.kind, _HINTS["other"])
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"

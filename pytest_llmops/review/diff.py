@@ -26,7 +26,7 @@ in :class:`DiffOptions`, defaults documented there):
 ``cost``/``tokens``  spent + replayed cost / total tokens up more than ``cost_pct`` / ``tokens_pct`` (20%) for
                      the run, or for one test (a test must also grow by ``min_test_cost_delta_usd`` /
                      ``min_test_tokens_delta`` so tiny numbers do not produce percentages).
-``latency``          p95 call latency of the run up more than ``latency_pct`` (50%); replayed calls count with
+``latency``          p95 latency of the run's calls that needed no retry up more than ``latency_pct`` (50%); replayed calls count with
                      their recorded latency.
 
 "Worse" for a metric: lower, unless the metric was recorded with only a ``max`` bound (e.g. ``pii_found``),
@@ -34,6 +34,8 @@ then higher.  Everything is sorted, so the same inputs give the same result.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -77,6 +79,7 @@ class DiffOptions:
     per_test_cost: bool = True
     min_test_cost_delta_usd: float = 0.001
     min_test_tokens_delta: int = 100
+    min_latency_delta_s: float = 0.25  # p95 latency must also grow by this much: loopback/replay jitter is not a regression
     metric_tolerances: dict[str, tuple[float, bool]] = field(default_factory=dict)  # name -> (amount, relative)
     prompt_edit_is_regression: bool = True
     sampled_flip_is_regression: bool = False
@@ -310,7 +313,8 @@ def _view(entry: dict[str, Any]) -> TestView:
                 cost = None
             elif cost is not None:
                 cost += price
-            if latency is not None:
+            # a call that needed retries measured the provider's faults, not the change under review
+            if latency is not None and not call.get("retries"):
                 latencies.append(latency)
     sampling = None
     info = entry.get("sampling")
@@ -327,7 +331,7 @@ def _view(entry: dict[str, Any]) -> TestView:
         params=entry.get("params"),
         golden_path=golden["path"] if golden else None,
         case_id=golden["case_id"] if golden else None,
-        metrics={name: (v[0] if len(v) == 1 else sum(v) / len(v)) for name, v in metrics.items()},
+        metrics={name: (v[0] if len(v) == 1 else math.fsum(v) / len(v)) for name, v in metrics.items()},
         metric_passed=metric_passed,
         lower_is_better=lower,
         cost_usd=cost,
@@ -583,6 +587,8 @@ def _run_growth(base: RunSide, head: RunSide, options: DiffOptions, regressions:
     )
     for kind, b, h, limit, fmt in checks:
         change = rel_change(b, h)
+        if kind == "latency" and b is not None and h is not None and h - b < options.min_latency_delta_s:
+            continue
         if change is not None and b and change * 100 > limit:
             regressions.append(Finding(kind, "whole run", fmt(b), fmt(h), f"{change * 100:+.1f}% (limit +{limit:g}%)",
                                        magnitude=change + 1e6))  # the run total ranks above single tests
@@ -735,7 +741,7 @@ def _metric_changes(base_views: dict[str, TestView], head_views: dict[str, TestV
                     out: dict[str, list[Any]]) -> None:
     sums: dict[str, list[float]] = {}  # name -> [n, base_sum, head_sum]
     lower: set[str] = set()
-    for nodeid in base_views.keys() & head_views.keys():
+    for nodeid in sorted(base_views.keys() & head_views.keys()):  # sorted: float sums must not depend on set order
         b, h = base_views[nodeid], head_views[nodeid]
         if b.outcome == ERROR or h.outcome == ERROR or not b.metrics or not h.metrics:
             continue

@@ -74,7 +74,7 @@ def _figures(result: DiffResult, base_views: dict[str, Any], head_views: dict[st
         err[1].append(max(0.0, hi - (rate or 0.0)))
     labels.append("whole run")
     sampled = []
-    for nodeid in base_views.keys() & head_views.keys():
+    for nodeid in sorted(base_views.keys() & head_views.keys()):
         b, h = _interval(base_views[nodeid]), _interval(head_views[nodeid])
         if b and h:
             sampled.append((-abs(h[0] - b[0]), nodeid, b, h))

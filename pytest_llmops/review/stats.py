@@ -115,4 +115,5 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 
 def mean(values: Sequence[float]) -> float | None:
-    return statistics.fmean(values) if values else None
+    """Exactly rounded (math.fsum), so the result does not depend on the order of the values."""
+    return math.fsum(values) / len(values) if values else None
