@@ -62,6 +62,10 @@ KIND_LABELS: dict[str, str] = {
     "tokens": "tokens up",
     "latency": "p95 latency up",
     "fixed": "failed → passed",
+    "golden-metric-better": "golden set: metric better",
+    "cost-down": "cost down",
+    "tokens-down": "tokens down",
+    "latency-down": "p95 latency down",
     "rate-noise": "pass rate lower, not significant",
     "metric-noise": "metric lower, not significant",
 }
@@ -579,7 +583,8 @@ def _per_test_findings(out: dict[str, list[Any]], options: DiffOptions) -> None:
             f"each up more than +{limit:g}%: {shown}{more}", magnitude=grown[0][0], items=items))
 
 
-def _run_growth(base: RunSide, head: RunSide, options: DiffOptions, regressions: list[Finding]) -> None:
+def _run_growth(base: RunSide, head: RunSide, options: DiffOptions, regressions: list[Finding],
+                improvements: list[Finding] | None = None) -> None:
     checks = (
         ("cost", base.cost_usd, head.cost_usd, options.cost_pct, fmt_usd),
         ("tokens", float(base.tokens), float(head.tokens), options.tokens_pct, lambda x: f"{int(x):,}"),
@@ -587,11 +592,14 @@ def _run_growth(base: RunSide, head: RunSide, options: DiffOptions, regressions:
     )
     for kind, b, h, limit, fmt in checks:
         change = rel_change(b, h)
-        if kind == "latency" and b is not None and h is not None and h - b < options.min_latency_delta_s:
+        if kind == "latency" and b is not None and h is not None and abs(h - b) < options.min_latency_delta_s:
             continue
         if change is not None and b and change * 100 > limit:
             regressions.append(Finding(kind, "whole run", fmt(b), fmt(h), f"{change * 100:+.1f}% (limit +{limit:g}%)",
                                        magnitude=change + 1e6))  # the run total ranks above single tests
+        elif improvements is not None and change is not None and b and -change * 100 > limit:
+            improvements.append(Finding(f"{kind}-down", "whole run", fmt(b), fmt(h), f"{change * 100:+.1f}%",
+                                        magnitude=-change))
 
 
 def _prompt_changes(base_record: ReviewRecord, head_record: ReviewRecord, base_views: dict[str, TestView],
@@ -727,7 +735,7 @@ def _golden_groups(base_views: dict[str, TestView], head_views: dict[str, TestVi
                                                   f"{m.p_worse_holm:.3g}", magnitude=abs(m.head_mean - m.base_mean),
                                                   metric=m.name))
             elif m.p_better_holm < alpha:
-                out["improvements"].append(Finding("golden-metric", key, *means,
+                out["improvements"].append(Finding("golden-metric-better", key, *means,
                                                    f"{m.name} better: {tail} p = {m.p_better:.3g}, Holm-adjusted "
                                                    f"{m.p_better_holm:.3g}", magnitude=abs(m.head_mean - m.base_mean),
                                                    metric=m.name))
@@ -804,7 +812,7 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
     base_side.label, head_side.label = base_label or base.label, head_label or head.label
     _compare_tests(base_views, head_views, options, out)
     _per_test_findings(out, options)
-    _run_growth(base_side, head_side, options, out["regressions"])
+    _run_growth(base_side, head_side, options, out["regressions"], out["improvements"])
     _prompt_changes(base, head, base_views, head_views, options, out)
     _golden_groups(base_views, head_views, options, out)
     _metric_changes(base_views, head_views, options, out)
