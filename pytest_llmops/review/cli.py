@@ -134,8 +134,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def add_html_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("base", help="run record of the base run")
-    parser.add_argument("head", help="run record of the head run")
+    parser.add_argument("records", nargs="+", metavar="RECORD",
+                        help="HEAD (with --baseline BASE, or alone for a one-run report), or BASE HEAD")
+    parser.add_argument("--baseline", metavar="BASE", help="run record of the base run to compare with")
     parser.add_argument("-o", "--output", required=True, metavar="PATH", help="the HTML file to write")
     _add_threshold_arguments(parser)
 
@@ -147,10 +148,18 @@ def cmd_html(args: argparse.Namespace) -> int:
 
     try:
         options, _ = _options(args)
-        base, head = load_review_record(args.base), load_review_record(args.head)
-        result = diff_records(base, head, options, base_label=args.base, head_label=args.head)
+        if len(args.records) > 2 or (args.baseline and len(args.records) != 1):
+            raise ValueError("give HEAD --baseline BASE, BASE HEAD, or HEAD alone")
+        if args.baseline:
+            base_path, head_path = args.baseline, args.records[0]
+        elif len(args.records) == 2:
+            base_path, head_path = args.records
+        else:
+            base_path = head_path = args.records[0]  # a one-run report: nothing to compare, everything to show
+        base, head = load_review_record(base_path), load_review_record(head_path)
+        result = diff_records(base, head, options, base_label=base_path, head_label=head_path)
         _write(render_html(base, head, result), args.output)
-    except (LlmopsError, OSError) as exc:
+    except (LlmopsError, OSError, ValueError) as exc:
         return _error("html", exc)
     return EXIT_OK
 
