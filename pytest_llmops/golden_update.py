@@ -26,7 +26,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .atomic import write_atomic
 from .errors import GoldenError
 from .goldens import (
     GoldenCase,
@@ -174,7 +174,7 @@ def _update_locked(path: Path, fmt: str, outputs: dict[str, Any]) -> list[str]:
         raise GoldenError(  # a bug in an editor, never the user's fault; nothing has been written
             f"internal error: rewriting {path} would change more than the approved values; file left untouched"
         )
-    _atomic_write(path, ((_BOM if bom else "") + new_body).encode("utf-8"))
+    write_atomic(path, ((_BOM if bom else "") + new_body).encode("utf-8"))
     _known[key] = _KnownState(new_body, state.ids, new_raw)
     clear_cache(path)
     return changed
@@ -189,29 +189,6 @@ def _csv_read_back(value: Any) -> Any:
     """The value a CSV ``approved`` cell written for ``value`` reads back as."""
     cell = _csv_cell(value)
     return _csv_json_or_text(cell, "approved", "{[") if cell.strip() else None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    mode = None
-    try:
-        mode = path.stat().st_mode & 0o7777
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 # ------------------------------------------------------------------------------------------------- JSON(L)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import write_atomic
 from .errors import ReportError
 
 SCHEMA_FILE = Path(__file__).with_name("schema") / "run-record.schema.json"
@@ -21,22 +20,8 @@ def _short(text: str) -> str:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON so that ``path`` is always either the old file or the complete new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
+    write_atomic(Path(path), text)
 
 
 def read_json(path: Path) -> Any:

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import RecordingError
 
 CASSETTE_VERSION = 1
@@ -120,26 +119,9 @@ class Cassette:
                 self.path.unlink()
             self.dirty = False
             return True
-        atomic_write(self.path, self.to_json())
+        write_atomic(self.path, self.to_json())
         self.dirty = False
         return True
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def read_document(path: Path) -> dict[str, Any]:
