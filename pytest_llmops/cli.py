@@ -69,25 +69,28 @@ def _cmd_prompts(args: argparse.Namespace) -> int:
 
 
 def _cmd_recordings(args: argparse.Namespace) -> int:
-    from .calls.cassette import find_unused_cassettes
+    """Unused recordings as the run record of a complete run lists them (its ``unused_recordings``)."""
+    from .report_io import load_record
 
-    report = None
-    seen: set[str] = set()
-    if args.report:
-        from .report_io import load_record
+    report = load_record(Path(args.report))
+    if report.run.interrupted:
+        print(f"{args.report} is from an interrupted run; refusing to decide what is unused", file=sys.stderr)
+        return 2
+    files = [u for u in report.unused_recordings if "#" not in u]
+    entries = [u for u in report.unused_recordings if "#" in u]
+    for item in report.unused_recordings:
+        print(item)
+    if args.action == "prune":
+        from .calls.cassette import drop_entries
 
-        report = load_record(Path(args.report))
-        if report.run.interrupted:
-            print(f"{args.report} is from an interrupted run; refusing to decide what is unused", file=sys.stderr)
-            return 2
-        seen = {t.nodeid for t in report.tests}
-    unused = sorted(set(report.unused_recordings) if report else set()) or find_unused_cassettes(Path(args.dir), seen)
-    for path in unused:
-        print(path)
-        if args.action == "prune":
+        for path in files:
             Path(path).unlink(missing_ok=True)
+        for item in entries:
+            name, _, key = item.partition("#")
+            if Path(name).exists():
+                drop_entries(Path(name), [key])
     verb = "deleted" if args.action == "prune" else "unused"
-    print(f"{len(unused)} recording file(s) {verb}", file=sys.stderr)
+    print(f"{len(files)} recording file(s) and {len(entries)} entr(y/ies) {verb}", file=sys.stderr)
     return 0
 
 
@@ -115,8 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recordings", help="list or delete recordings no test used")
     p.add_argument("action", choices=["unused", "prune"])
-    p.add_argument("--dir", default="recordings", help="recordings directory")
-    p.add_argument("--report", help="run record of a complete run (its unused_recordings are used)")
+    p.add_argument("--report", required=True,
+                   help="run record of a complete run (pytest --llmops-report); its unused_recordings are used")
     p.set_defaults(func=_cmd_recordings)
 
     try:

@@ -576,3 +576,24 @@ def test_redact_pii_keeps_the_email_out_of_files_and_still_replays(pytester: pyt
     (call,) = replay["tests"][0]["calls"]
     assert call["cached"] is True and call["key"] == live["tests"][0]["calls"][0]["key"]
     assert email not in (pytester.path / "r.json").read_text(encoding="utf-8")
+
+
+def test_recordings_cli_lists_and_prunes_what_a_complete_run_did_not_use(pytester: pytest.Pytester) -> None:
+    import json as _json
+    import subprocess
+    import sys
+
+    pytester.makepyfile(test_x="def test_a(llm):\n    pass\n")
+    gone = pytester.path / "recordings" / "test_x" / "test_gone.json"
+    gone.parent.mkdir(parents=True)
+    gone.write_text(_json.dumps({"version": 1, "test": "test_x.py::test_gone", "entries": []}))
+    kept = pytester.path / "recordings" / "test_other" / "test_b.json"  # another module: not judged by this run
+    kept.parent.mkdir(parents=True)
+    kept.write_text(_json.dumps({"version": 1, "test": "test_other.py::test_b", "entries": []}))
+    pytester.runpytest("--llmops-report=r.json").assert_outcomes(passed=1)
+    cli = [sys.executable, "-m", "pytest_llmops.cli", "recordings"]
+    listed = subprocess.run([*cli, "unused", "--report", "r.json"], cwd=pytester.path, capture_output=True, text=True)
+    assert listed.returncode == 0 and "test_gone.json" in listed.stdout and "test_b.json" not in listed.stdout
+    pruned = subprocess.run([*cli, "prune", "--report", "r.json"], cwd=pytester.path, capture_output=True, text=True)
+    assert pruned.returncode == 0, pruned.stderr
+    assert not gone.exists() and kept.exists()

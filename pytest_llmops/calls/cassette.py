@@ -208,12 +208,18 @@ def prune(
             path = Path(recordings_dir) / cassette_file
         if str(path) in removed_files or not path.exists() or not keys:
             continue
-        doc = read_document(path)
-        drop = set(keys)
-        kept = {e["key"]: e for e in doc["entries"] if e["key"] not in drop}
-        removed_entries[str(path)] = len(doc["entries"]) - len(kept)
-        if not dry_run and removed_entries[str(path)]:
-            cassette = Cassette(path, doc.get("test", ""), kept, existed=True)
-            cassette.dirty = True
-            cassette.save()
+        removed_entries[str(path)] = drop_entries(path, keys, dry_run=dry_run)
     return {"removed_files": removed_files, "removed_entries": removed_entries}
+
+
+def drop_entries(path: Path, keys: Iterable[str], *, dry_run: bool = False) -> int:
+    """Remove the entries whose key is in ``keys`` (or starts with one of them) from a cassette; returns how many."""
+    prefixes = tuple(keys)
+    doc = read_document(path)
+    kept = {e["key"]: e for e in doc["entries"] if not e["key"].startswith(prefixes)}
+    removed = len(doc["entries"]) - len(kept)
+    if not dry_run and removed:
+        cassette = Cassette(path, doc.get("test", ""), kept, existed=True)
+        cassette.dirty = True
+        cassette.save()
+    return removed

@@ -162,6 +162,9 @@ def _logprobs_content(text: str, top_n: int) -> list[dict]:
 
 class _QuietHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a burst of concurrent clients would see refused
+    # connections (and retry), which is not the server a concurrency test means to model
+    request_queue_size = 128
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up (timeouts, drops) are normal here; anything else is still printed."""
