@@ -57,6 +57,10 @@ class LlmopsSession:
         self.report_path = self._output_path("report")
         self.baseline_path = self._output_path("baseline", must_exist=True)
         self.prices = parse_prices(self.options["prices"])
+        if self.options["fail_on"]:
+            from .review.failon import parse_fail_on
+
+            parse_fail_on(self.options["fail_on"])  # a bad rule is a usage error now, not a surprise at the end
         self.collect_all = bool(self.report_path or self.baseline_path or os.environ.get("GITHUB_STEP_SUMMARY"))
         self.started_at = _utcnow()
         self.collector = RunCollector()

@@ -258,3 +258,10 @@ def test_secrets_are_removed_from_recorded_args(pytester: pytest.Pytester, monke
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "pytest_llmops.cli", *args], capture_output=True, text=True)
+
+
+def test_bad_fail_on_rule_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok(): pass")
+    result = pytester.runpytest("--llmops-fail-on=metric:recall")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*pytest-llmops:*metric:recall*"])
