@@ -107,13 +107,15 @@ def _figures(result: DiffResult, base_views: dict[str, Any], head_views: dict[st
     # metric deltas
     if result.metric_changes:
         names = [m.name for m in result.metric_changes]
-        deltas = [m.head_mean - m.base_mean for m in result.metric_changes]
+        # relative change, so a 0-1 score and a character count share one axis (absolute when the base is 0)
+        deltas = [(m.head_mean - m.base_mean) / abs(m.base_mean) * 100 if m.base_mean else m.head_mean - m.base_mean
+                  for m in result.metric_changes]
         colors = ["#2a9d55" if (d >= 0) == m.higher_is_better or d == 0 else "#d1495b"
                   for d, m in zip(deltas, result.metric_changes, strict=True)]
         fig = go.Figure(go.Bar(x=names, y=deltas, marker_color=colors,
                                text=[f"{fmt_num(m.base_mean)} → {fmt_num(m.head_mean)}" for m in result.metric_changes]))
-        fig.update_layout(title="Metric means over matched tests: head − base (green: better, red: worse)", height=380,
-                          margin={"l": 60, "r": 20, "t": 50, "b": 100}, yaxis_title="Δ mean")
+        fig.update_layout(title="Metric means over matched tests: change head vs base, % (green: better, red: worse)",
+                          height=380, margin={"l": 60, "r": 20, "t": 50, "b": 100}, yaxis_title="Δ mean, % of base")
         figures.append(("fig-metrics", "Metric deltas", fig))
     return [{"id": div, "title": title, "html": _figure_html(fig, div, i == 0)}
             for i, (div, title, fig) in enumerate(figures)]
