@@ -40,3 +40,28 @@ def by_nodeid(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def report_of():
     return load_report
+
+
+class _Since:
+    """The metrics a recorder received since this object was made."""
+
+    def __init__(self, recorder: Any) -> None:
+        self._recorder, self._start = recorder, len(recorder.metrics)
+
+    @property
+    def metrics(self) -> list[Any]:
+        return self._recorder.metrics[self._start :]
+
+
+@pytest.fixture
+def recorder(request: pytest.FixtureRequest):
+    """The metrics scorers record during this test (works with and without the llmops plugin active)."""
+    from pytest_llmops.recorder import begin_test, current_test, end_test
+
+    running = current_test()
+    if running is not None:  # the llmops plugin is active and owns this test's recorder
+        yield _Since(running)
+        return
+    begin_test(request.node.nodeid)
+    yield _Since(current_test())
+    end_test()

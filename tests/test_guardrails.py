@@ -12,7 +12,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.recorder import begin_test, current_test, end_test
 from pytest_llmops.scorers.guardrails import (
     REFUSAL_MARKERS,
     assert_json_schema,
@@ -30,28 +29,6 @@ CASES_FILE = Path(__file__).parent / "data" / "pii_cases.jsonl"
 
 def _load_cases() -> list[dict]:
     return [json.loads(line) for line in CASES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-class _Since:
-    """The metrics a recorder received since this object was made."""
-
-    def __init__(self, recorder):
-        self._recorder, self._start = recorder, len(recorder.metrics)
-
-    @property
-    def metrics(self):
-        return self._recorder.metrics[self._start :]
-
-
-@pytest.fixture
-def recorder():
-    running = current_test()
-    if running is not None:  # the llmops plugin is active and owns this test's recorder
-        yield _Since(running)
-        return
-    begin_test("tests/test_guardrails.py::x")
-    yield _Since(current_test())
-    end_test()
 
 
 # -- PII: labelled list -------------------------------------------------------------------------------

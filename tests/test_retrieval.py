@@ -9,7 +9,6 @@ import warnings
 import pytest
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.recorder import begin_test, current_test, end_test
 from pytest_llmops.scorers.retrieval import (
     assert_retrieval,
     average_precision,
@@ -23,28 +22,6 @@ from pytest_llmops.scorers.retrieval import (
     recall_at_k,
     retrieval_scores,
 )
-
-
-class _Since:
-    """The metrics a recorder received since this object was made."""
-
-    def __init__(self, recorder):
-        self._recorder, self._start = recorder, len(recorder.metrics)
-
-    @property
-    def metrics(self):
-        return self._recorder.metrics[self._start :]
-
-
-@pytest.fixture
-def recorder():
-    running = current_test()
-    if running is not None:  # the llmops plugin is active and owns this test's recorder
-        yield _Since(running)
-        return
-    begin_test("tests/test_retrieval.py::x")
-    yield _Since(current_test())
-    end_test()
 
 
 # -- hand cases for each convention -------------------------------------------------------------------
