@@ -11,41 +11,20 @@ import time
 from typing import Any
 
 import pytest
-from conftest import by_nodeid, load_report
+from conftest import by_nodeid
+
+from inner_runs import configure, model_requests, run
 
 from pytest_llmops.testing.loopback import LoopbackServer
 
 litellm = pytest.importorskip("litellm")  # imported once here: in-process inner runs reuse it
 
-MODEL = "openai/loopback-model"
-PRICE_IN, PRICE_OUT = 1000.0, 2000.0  # USD per 1M tokens
 
 
 @pytest.fixture(autouse=True)
 def _fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-budget-0a1b2c3d4e")
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-
-def configure(pytester: pytest.Pytester, base_url: str, *, model: str = MODEL, prices: bool = True,
-              extra: tuple[str, ...] = ()) -> None:
-    lines = ["[pytest]", f"llmops_model = {model}", f"llmops_api_base = {base_url}", *extra]
-    if prices:
-        lines += ["llmops_prices =", f"    {model} = {PRICE_IN:g} {PRICE_OUT:g}"]
-    pytester.makeini("\n".join(lines) + "\n")
-
-
-def run(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> tuple[pytest.RunResult, dict[str, Any]]:
-    report = pytester.path / "r.json"
-    report.unlink(missing_ok=True)
-    argv = ("-p", "no:cacheprovider", "-q", "--llmops-report=r.json", *args)
-    result = pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
-    assert report.is_file(), result.stdout.str()[-3000:]
-    return result, load_report(report)
-
-
-def model_requests(server: LoopbackServer) -> list[dict[str, Any]]:
-    return [r for r in server.requests if r["path"].startswith("/v1/") and r["method"] == "POST"]
 
 
 def slow_on_request(body: dict[str, Any]) -> str:

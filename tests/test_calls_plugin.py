@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import by_nodeid, load_report
+from conftest import by_nodeid
 
 from pytest_llmops.calls.cassette import read_document
+from inner_runs import MODEL, PRICE_IN, PRICE_OUT, configure, model_requests, run
+
 from pytest_llmops.testing.loopback import LoopbackServer
 
 litellm = pytest.importorskip("litellm")  # imported once here: in-process inner runs reuse it
 
-MODEL = "openai/loopback-model"
-PRICE_IN, PRICE_OUT = 1000.0, 2000.0  # USD per 1M tokens: big enough to see every call's cost
 OPENAI_KEY = "sk-fake-openai-7d1f0c2b9e64"
 
 
@@ -32,26 +32,6 @@ OPENAI_KEY = "sk-fake-openai-7d1f0c2b9e64"
 def _fake_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-
-def configure(pytester: pytest.Pytester, base_url: str, *, prices: bool = True) -> None:
-    lines = ["[pytest]", f"llmops_model = {MODEL}", f"llmops_api_base = {base_url}"]
-    if prices:
-        lines += ["llmops_prices =", f"    {MODEL} = {PRICE_IN:g} {PRICE_OUT:g}"]
-    pytester.makeini("\n".join(lines) + "\n")
-
-
-def run(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> tuple[pytest.RunResult, dict[str, Any]]:
-    report = pytester.path / "r.json"
-    report.unlink(missing_ok=True)
-    argv = ("-p", "no:cacheprovider", "-q", "--llmops-report=r.json", *args)
-    result = pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
-    assert report.is_file(), result.stdout.str()[-3000:]
-    return result, load_report(report)
-
-
-def model_requests(server: LoopbackServer) -> list[dict[str, Any]]:
-    return [r for r in server.requests if r["path"].startswith("/v1/") and r["method"] == "POST"]
 
 
 def user_texts(server: LoopbackServer) -> list[str]:
