@@ -533,26 +533,29 @@ class CallEngine:
             raw=data,
         )
 
-    def complete(self, messages: Any, *, model: str | None = None, **params: Any) -> Reply:
+    def _fixture_call(self, kind: str, payload: Any, model: str | None, params: dict[str, Any]) -> tuple[
+            str, _Pending, dict[str, Any], tuple[dict[str, Any], dict[str, Any]] | None]:
+        """Key the request; when a recording matches, also return (its response, the metered call)."""
         started = time.perf_counter()
-        model, params = self._fixture_request("completion", None, model, params)
-        pending = self._prepare("completion", model, normalize_messages(messages), params, "fixture")
-        if pending.entry is not None:
-            call = self._replayed(pending, started)
-            return self._reply(pending, copy.deepcopy(pending.entry["response"]), call)
-        kwargs = self._live_kwargs(params)
+        model, params = self._fixture_request(kind, None, model, params)
+        pending = self._prepare(kind, model, payload, params, "fixture")
+        if pending.entry is None:
+            return model, pending, self._live_kwargs(params), None
+        call = self._replayed(pending, started)
+        return model, pending, {}, (copy.deepcopy(pending.entry["response"]), call)
+
+    def complete(self, messages: Any, *, model: str | None = None, **params: Any) -> Reply:
+        model, pending, kwargs, replayed = self._fixture_call("completion", normalize_messages(messages), model, params)
+        if replayed is not None:
+            return self._reply(pending, *replayed)
         func = self._original("completion")
         _, data, call = self._live(pending, lambda: func(model=model, messages=pending.payload, **kwargs))
         return self._reply(pending, data, call)
 
     async def acomplete(self, messages: Any, *, model: str | None = None, **params: Any) -> Reply:
-        started = time.perf_counter()
-        model, params = self._fixture_request("completion", None, model, params)
-        pending = self._prepare("completion", model, normalize_messages(messages), params, "fixture")
-        if pending.entry is not None:
-            call = self._replayed(pending, started)
-            return self._reply(pending, copy.deepcopy(pending.entry["response"]), call)
-        kwargs = self._live_kwargs(params)
+        model, pending, kwargs, replayed = self._fixture_call("completion", normalize_messages(messages), model, params)
+        if replayed is not None:
+            return self._reply(pending, *replayed)
         func = self._original("acompletion")
         _, data, call = await self._alive(pending, lambda: func(model=model, messages=pending.payload, **kwargs))
         return self._reply(pending, data, call)
@@ -566,25 +569,17 @@ class CallEngine:
         raise ConfigError(f"llm.embed(texts): pass a string or a non-empty list of strings, got {str(texts)[:80]!r}")
 
     def embed(self, texts: Any, *, model: str | None = None, **params: Any) -> EmbedReply:
-        started = time.perf_counter()
-        model, params = self._fixture_request("embedding", None, model, params)
-        pending = self._prepare("embedding", model, self._texts(texts), params, "fixture")
-        if pending.entry is not None:
-            call = self._replayed(pending, started)
-            return self._embed_reply(pending, copy.deepcopy(pending.entry["response"]), call)
-        kwargs = self._live_kwargs(params)
+        model, pending, kwargs, replayed = self._fixture_call("embedding", self._texts(texts), model, params)
+        if replayed is not None:
+            return self._embed_reply(pending, *replayed)
         func = self._original("embedding")
         _, data, call = self._live(pending, lambda: func(model=model, input=pending.payload, **kwargs))
         return self._embed_reply(pending, data, call)
 
     async def aembed(self, texts: Any, *, model: str | None = None, **params: Any) -> EmbedReply:
-        started = time.perf_counter()
-        model, params = self._fixture_request("embedding", None, model, params)
-        pending = self._prepare("embedding", model, self._texts(texts), params, "fixture")
-        if pending.entry is not None:
-            call = self._replayed(pending, started)
-            return self._embed_reply(pending, copy.deepcopy(pending.entry["response"]), call)
-        kwargs = self._live_kwargs(params)
+        model, pending, kwargs, replayed = self._fixture_call("embedding", self._texts(texts), model, params)
+        if replayed is not None:
+            return self._embed_reply(pending, *replayed)
         func = self._original("aembedding")
         _, data, call = await self._alive(pending, lambda: func(model=model, input=pending.payload, **kwargs))
         return self._embed_reply(pending, data, call)
