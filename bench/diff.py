@@ -89,7 +89,7 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace, workdir: Path) -> int:
-    from pytest_llmops.record import RunRecord
+    from pytest_llmops.record.models import RunRecord
 
     paths = []
     for head in (False, True):

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from pytest_llmops.sampling_stats import (  # noqa: E402
+from pytest_llmops.sampling.stats import (  # noqa: E402
     SamplingSpec,
     SequentialVerdict,
     log_mixture_minus,

@@ -17,8 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pytest_llmops.record.recorder import TestRecorder  # noqa: E402
+
 from pytest_llmops.calls.engine import CallEngine, CallSettings, load_litellm  # noqa: E402
-from pytest_llmops.recorder import TestRecorder  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"
 NODE = "bench/test_replay.py::test_replay"

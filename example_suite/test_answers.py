@@ -8,10 +8,10 @@ the golden set, because a 135M-parameter model is right often enough to measure,
 import re
 
 import pytest
-
 from app import answer
 from app.assistant import EMPTY_ANSWER
 from app.guardrails import INJECTION_REFUSAL, MAX_ANSWER_CHARS
+
 from pytest_llmops import assert_max_length, assert_no_pii, similarity
 
 CITATION = re.compile(r"\[(kb-\d{2})\]")

@@ -8,8 +8,8 @@ token (G-Eval) from the logprobs the server returns.  Per case the verdict is re
 import os
 
 import pytest
-
 from app import answer
+
 from pytest_llmops.scorers.judge import Judge
 
 pytestmark = pytest.mark.llm(

@@ -1,8 +1,8 @@
 """A/B of the support_answer prompt versions on a few cases, sampled: the answer varies from run to run."""
 
 import pytest
-
 from app import answer
+
 from pytest_llmops import assert_no_pii, assert_similar
 
 

@@ -1,8 +1,8 @@
 """Retrieval quality over the whole golden set: per-case metrics, and run-level thresholds on the means."""
 
 import pytest
-
 from app import retrieve
+
 from pytest_llmops import assert_retrieval
 
 

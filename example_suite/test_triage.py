@@ -1,8 +1,8 @@
 """Ticket triage in JSON mode: a JSON object every time; schema validity and labels gated on the mean."""
 
 import pytest
-
 from app.triage import TRIAGE_SCHEMA, triage
+
 from pytest_llmops import assert_json_schema
 
 

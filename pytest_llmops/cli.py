@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from . import __version__
 from .errors import LlmopsError
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .report_io import read_json, validate_data
+    from .record.io import read_json, validate_data
 
     status = 0
     for path in args.reports:
@@ -28,7 +28,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from .record import json_schema
+    from .record.models import json_schema
 
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
     if args.output:
@@ -39,7 +39,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_prompts(args: argparse.Namespace) -> int:
-    from .prompts import PromptRegistry
+    from .assets.prompts import PromptRegistry
 
     registry = PromptRegistry(Path(args.dir))
     if args.action == "list":
@@ -70,7 +70,7 @@ def _cmd_prompts(args: argparse.Namespace) -> int:
 
 def _cmd_recordings(args: argparse.Namespace) -> int:
     """Unused recordings as the run record of a complete run lists them (its ``unused_recordings``)."""
-    from .report_io import load_record
+    from .record.io import load_record
 
     report = load_record(Path(args.report))
     if report.run.interrupted:

@@ -5,8 +5,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 # pytester's in-process runs restore sys.modules afterwards; C extensions (PyYAML's _yaml, numpy) cannot be
 # imported twice in one process, so import them once here, outside every inner run.
 # Pure-Python libraries too: core modules cache objects of theirs (a jinja2 environment, pydantic models).
@@ -14,6 +12,7 @@ import jinja2.sandbox  # noqa: F401,E402
 import jsonschema  # noqa: F401,E402
 import numpy  # noqa: F401,E402
 import pydantic  # noqa: F401,E402
+import pytest
 import scipy.stats  # noqa: F401,E402
 import yaml  # noqa: F401,E402
 
@@ -26,7 +25,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 def load_report(path: Path) -> dict[str, Any]:
     """Read a run record written by a pytester run and validate it against the shipped schema."""
-    from pytest_llmops.report_io import validate_data
+    from pytest_llmops.record.io import validate_data
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     validate_data(data, Path(path))
@@ -56,7 +55,7 @@ class _Since:
 @pytest.fixture
 def recorder(request: pytest.FixtureRequest):
     """The metrics scorers record during this test (works with and without the llmops plugin active)."""
-    from pytest_llmops.recorder import begin_test, current_test, end_test
+    from pytest_llmops.record.recorder import begin_test, current_test, end_test
 
     running = current_test()
     if running is not None:  # the llmops plugin is active and owns this test's recorder

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from conftest import by_nodeid
-
 from inner_runs import configure, model_requests, run
 
 from pytest_llmops.testing.loopback import LoopbackServer

@@ -11,12 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pytest_llmops.record.recorder import TestRecorder
 
 from pytest_llmops.calls import capture
 from pytest_llmops.calls.engine import CallEngine, CallSettings
 from pytest_llmops.calls.retry import RetryPolicy
 from pytest_llmops.errors import RecordingMissing
-from pytest_llmops.recorder import TestRecorder
 from pytest_llmops.testing.loopback import LoopbackServer
 
 litellm = pytest.importorskip("litellm")
@@ -133,7 +133,7 @@ def test_hook_patches_litellm_imported_after_install(tmp_path, server):
         from pathlib import Path
         from pytest_llmops.calls import capture
         from pytest_llmops.calls.engine import CallEngine, CallSettings
-        from pytest_llmops.recorder import TestRecorder
+        from pytest_llmops.record.recorder import TestRecorder
         capture.install()
         assert "litellm" not in sys.modules
         from litellm import completion          # the app imports litellm after the plugin loaded

@@ -11,12 +11,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pytest_llmops.record.recorder import TestRecorder, set_sample_index
 
 from pytest_llmops.calls.engine import CallEngine, CallSettings
 from pytest_llmops.calls.ledger import RunLedger
 from pytest_llmops.calls.retry import RetryPolicy
 from pytest_llmops.errors import ConfigError, ProviderError, RecordingError, RecordingMissing
-from pytest_llmops.recorder import TestRecorder, set_sample_index
 from pytest_llmops.testing.loopback import LoopbackServer
 
 pytest.importorskip("litellm")
@@ -187,7 +187,7 @@ def test_replayed_complete_does_not_import_litellm(tmp_path, fresh):
         from pathlib import Path
         from pytest_llmops.calls.engine import CallEngine, CallSettings
         from pytest_llmops.calls.retry import RetryPolicy
-        from pytest_llmops.recorder import TestRecorder
+        from pytest_llmops.record.recorder import TestRecorder
         engine = CallEngine(CallSettings(record_mode="none", recordings_dir=Path({str(tmp_path / "recordings")!r}),
                                          default_model={MODEL!r},
                                          default_params={{"api_base": "http://127.0.0.1:9/v1", "temperature": 0}}))
@@ -282,7 +282,7 @@ def test_concurrent_processes_write_their_own_cassettes_and_one_ledger(tmp_path,
         from pathlib import Path
         from pytest_llmops.calls.engine import CallEngine, CallSettings
         from pytest_llmops.calls.ledger import RunLedger
-        from pytest_llmops.recorder import TestRecorder
+        from pytest_llmops.record.recorder import TestRecorder
         base_url, rec_dir, ledger_path, nodeid = sys.argv[1:5]
         ledger = RunLedger(Path(ledger_path), max_cost_usd=10.0, concurrency=2)
         engine = CallEngine(CallSettings(record_mode="once", recordings_dir=Path(rec_dir), default_model="openai/gpt-4o-mini",

@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 from conftest import by_nodeid
-
-from pytest_llmops.calls.cassette import read_document
 from inner_runs import MODEL, PRICE_IN, PRICE_OUT, configure, model_requests, run
 
+from pytest_llmops.calls.cassette import read_document
 from pytest_llmops.testing.loopback import LoopbackServer
 
 litellm = pytest.importorskip("litellm")  # imported once here: in-process inner runs reuse it

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from pytest_llmops.docs import BEGIN, END, config_reference
-from pytest_llmops.options import OPTIONS
+from pytest_llmops.plugin.docs import BEGIN, END, config_reference
+from pytest_llmops.plugin.options import OPTIONS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_readme_config_reference_is_current() -> None:
     text = README.read_text(encoding="utf-8")
     block = text[text.index(BEGIN): text.index(END) + len(END)]
-    assert block == config_reference(), "run: python -m pytest_llmops.docs, and paste it into README.md"
+    assert block == config_reference(), "run: python -m pytest_llmops.plugin.docs, and paste it into README.md"
 
 
 def test_every_option_is_documented_once() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import load_report
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,9 +6,9 @@ import hashlib
 import importlib.util
 
 import pytest
+from pytest_llmops.record.recorder import begin_test, current_test, end_test
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.recorder import begin_test, current_test, end_test
 from pytest_llmops.scorers import embedders
 from pytest_llmops.scorers.embedders import CallableEmbedder, SentenceTransformerEmbedder
 from pytest_llmops.scorers.grounding import assert_grounded, grounding_score, split_sentences

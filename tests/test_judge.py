@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmops import recorder
 from pytest_llmops.calls.client import LLM
 from pytest_llmops.calls.engine import CallEngine, CallSettings, load_litellm
 from pytest_llmops.calls.retry import RetryPolicy
 from pytest_llmops.errors import ConfigError, JudgeError
+from pytest_llmops.record import recorder
 from pytest_llmops.scorers.judge import CANARY_OUTPUT, Judge, criteria_slug
 from pytest_llmops.scorers.judge_prompts import PACKAGE_TEMPLATES, fence_nonce
 from pytest_llmops.testing.loopback import LoopbackServer

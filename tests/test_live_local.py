@@ -6,7 +6,6 @@ Runs in CI (`.ci/run` runs every test); select it alone with `-m live_local`.
 from __future__ import annotations
 
 import pytest
-
 from conftest import by_nodeid, load_report
 
 llama_cpp = pytest.importorskip("llama_cpp", reason="the [local] extra (llama-cpp-python) is not installed")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmops import recorder as recorder_module
+from pytest_llmops.assets.prompts import PromptRegistry, content_hash, natural_key, parse_ref
 from pytest_llmops.errors import PromptError
-from pytest_llmops.prompts import PromptRegistry, content_hash, natural_key, parse_ref
+from pytest_llmops.record import recorder as recorder_module
 
 DATA = Path(__file__).parent / "data" / "prompts"
 
@@ -307,7 +307,7 @@ def test_numeric_version_keys_become_strings(tmp_path: Path) -> None:
 
 
 def test_importing_the_module_stays_cheap() -> None:
-    code = "import sys, pytest_llmops.prompts; print(sorted(m for m in ('jinja2', 'yaml', 'pydantic') if m in sys.modules))"
+    code = "import sys, pytest_llmops.assets.prompts; print(sorted(m for m in ('jinja2', 'yaml', 'pydantic') if m in sys.modules))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
     )

@@ -23,7 +23,6 @@ from pytest_llmops.scorers.retrieval import (
     retrieval_scores,
 )
 
-
 # -- hand cases for each convention -------------------------------------------------------------------
 
 

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_llmops.record.io import load_record
+from pytest_llmops.record.models import RunRecord
 
 from pytest_llmops.errors import ReportError
-from pytest_llmops.record import RunRecord
-from pytest_llmops.report_io import load_record
 from pytest_llmops.review import synthetic as syn
 from pytest_llmops.review.cli import cmd_diff, main, register
 from pytest_llmops.review.merge import merge

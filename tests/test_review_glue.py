@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from pytest_llmops.errors import ConfigError
+from pytest_llmops.plugin.review import compare_at_session_end
 from pytest_llmops.review import synthetic as syn
-from pytest_llmops.review.glue import compare_at_session_end
 
 
 class State:
     def __init__(self, baseline: Path | None, fail_on: str | None) -> None:
         self.baseline_path = baseline
         self._options = {"fail_on": fail_on}
-        self._final_lines: list[str] = []
+        self.final_lines: list[str] = []
 
     def option(self, dest: str) -> Any:
         return self._options[dest]
@@ -36,9 +36,9 @@ def test_regression_fails_by_default_and_is_summarized(tmp_path: Path, monkeypat
     state = State(_base(tmp_path), None)
     head = syn.record([syn.test("t.py::a", "failed", message="boom"), syn.test("t.py::b", "error")])
     assert compare_at_session_end(state, head) is True
-    assert state._final_lines[0] == "llmops baseline base.json: ❌ 1 regression"
-    assert state._final_lines[1] == "  passed → failed: t.py::a (passed → failed) boom"
-    assert "1 test(s) errored" in state._final_lines[2]
+    assert state.final_lines[0] == "llmops baseline base.json: ❌ 1 regression"
+    assert state.final_lines[1] == "  passed → failed: t.py::a (passed → failed) boom"
+    assert "1 test(s) errored" in state.final_lines[2]
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n<!-- pytest-llmops-diff -->\n## ❌ 1 regression")
 
@@ -59,4 +59,4 @@ def test_step_summary_without_baseline_summarizes_the_run(tmp_path: Path, monkey
     assert compare_at_session_end(state, syn.record([syn.test("t.py::a", "failed", message="nope")])) is False
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("<!-- pytest-llmops-run -->") and "| `t.py::a` | nope |" in text
-    assert state._final_lines == []
+    assert state.final_lines == []

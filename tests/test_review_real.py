@@ -21,7 +21,7 @@ versions:
 SUITE = '''
 import pytest
 from pytest_llmops.errors import ProviderError
-from pytest_llmops.recorder import current_sample_index
+from pytest_llmops.record.recorder import current_sample_index
 
 QUALITY = {quality}
 SAMPLED_FAILS = {sampled_fails}

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pytest_llmops.record.io import validate_data
 
-from pytest_llmops.report_io import validate_data
 from pytest_llmops.testing.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent

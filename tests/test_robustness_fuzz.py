@@ -25,14 +25,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_llmops import goldens, report_io
+from pytest_llmops.assets import goldens
+from pytest_llmops.assets.prompts import PromptRegistry
 from pytest_llmops.calls.budget import BUDGET_KEYS, validate_budget_kwargs
 from pytest_llmops.calls.cassette import Cassette, read_document
 from pytest_llmops.errors import ConfigError, GoldenError, LlmopsError, PromptError, RecordingError, ReportError
-from pytest_llmops.markers import MARKERS, check_marker
-from pytest_llmops.options import OPTIONS, parse_prices, resolve
-from pytest_llmops.prompts import PromptRegistry
-from pytest_llmops.sampling_stats import SPEC_KEYS, validate_spec
+from pytest_llmops.plugin.markers import MARKERS, check_marker
+from pytest_llmops.plugin.options import OPTIONS, parse_prices, resolve
+from pytest_llmops.record import io as report_io
+from pytest_llmops.sampling.stats import SPEC_KEYS, validate_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"

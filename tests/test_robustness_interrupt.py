@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from pytest_llmops.report_io import validate_data
+from pytest_llmops.record.io import validate_data
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = (3, 29, 31, 43, 46)  # SIGINT at 1.5, 3.3, 0.2, 0.3 and 5.3 s: before the run starts, during, near its end

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import by_nodeid, load_report
 
 SUITE = """
 import asyncio, pytest
-from pytest_llmops.recorder import current_sample_index
+from pytest_llmops.record.recorder import current_sample_index
 from pytest_llmops.errors import ProviderError
 
 @pytest.mark.sampling(n=10, min_pass_rate=0.8)

@@ -1,4 +1,4 @@
-"""Tests of the statistics behind stochastic verdicts (pytest_llmops.sampling_stats)."""
+"""Tests of the statistics behind stochastic verdicts (pytest_llmops.sampling.stats)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.sampling_stats import (
+from pytest_llmops.sampling.stats import (
     SamplingSpec,
     SequentialVerdict,
     anytime_bounds,
@@ -512,7 +512,7 @@ def test_validate_spec_defaults():
 
 def test_import_is_cheap():
     code = (
-        "import sys, pytest_llmops.sampling_stats as m; "
+        "import sys, pytest_llmops.sampling.stats as m; "
         "bad = [x for x in ('numpy', 'scipy', 'pytest') if x in sys.modules]; print(bad); assert not bad"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -15,9 +15,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from pytest_llmops.record.recorder import begin_test, current_test, end_test
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.recorder import begin_test, current_test, end_test
 from pytest_llmops.scorers import embedders
 from pytest_llmops.scorers import similarity as sim
 from pytest_llmops.scorers.embedders import CallableEmbedder, LexicalEmbedder, SentenceTransformerEmbedder, get_embedder

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import by_nodeid, load_report
 
 HEAVY = ("litellm", "torch", "sentence_transformers", "sklearn", "scipy", "jinja2")
@@ -104,7 +103,7 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
 
 
 def test_lazy_import_and_idle_run_import_nothing_heavy(pytester: pytest.Pytester) -> None:
-    code = "import sys, pytest_llmops, pytest_llmops.plugin, pytest_llmops.session; " \
+    code = "import sys, pytest_llmops, pytest_llmops.plugin, pytest_llmops.plugin.state; " \
            f"print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -241,8 +240,8 @@ def test_validate_cli(pytester: pytest.Pytester, tmp_path: Path) -> None:
 
 
 def test_shipped_schema_matches_the_models() -> None:
-    from pytest_llmops.record import json_schema
-    from pytest_llmops.report_io import SCHEMA_FILE
+    from pytest_llmops.record.io import SCHEMA_FILE
+    from pytest_llmops.record.models import json_schema
 
     assert json.loads(SCHEMA_FILE.read_text()) == json_schema(), "run `pytest-llmops schema -o pytest_llmops/schema/run-record.schema.json`"
 

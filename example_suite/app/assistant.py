@@ -34,7 +34,7 @@ class Answer:
 
 @lru_cache(maxsize=1)
 def prompt_registry() -> Any:
-    from pytest_llmops.prompts import PromptRegistry
+    from pytest_llmops.assets.prompts import PromptRegistry
 
     return PromptRegistry(PROMPTS_DIR)
 

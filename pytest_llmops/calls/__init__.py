@@ -1,0 +1,1 @@
+"""The model-call layer: capture (litellm), replay keys, recordings, the call engine, metering, budgets, retries."""

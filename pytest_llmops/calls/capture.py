@@ -68,6 +68,10 @@ def set_active(engine: CallEngine | None) -> None:
     _active = engine
 
 
+def current_activator() -> Callable[[], CallEngine | None] | None:
+    return _activator
+
+
 def set_activator(activator: Callable[[], CallEngine | None] | None) -> None:
     """Called when a captured call finds no active engine: the plugin starts one for the running test.
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_atomic
+from ..common.atomic import write_atomic
 from ..errors import RecordingError
 
 CASSETTE_VERSION = 1

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, LlmopsError, RecordingMissing
-from ..recorder import TestRecorder, current_sample_index
+from ..record.recorder import TestRecorder, current_sample_index
 from . import keys as _keys
 from .cassette import Cassette, cassette_path_for, find_unused_cassettes
 from .client import EmbedReply, Reply

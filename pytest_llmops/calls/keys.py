@@ -19,9 +19,10 @@ model classes (``response_format=MyModel``) are replaced by their JSON schema.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from typing import Any
+
+from ..common.canonical import canonical_json as _canonical_json
 
 #: Request params that determine the answer and are therefore part of the replay key.
 KEY_PARAMS: frozenset[str] = frozenset(
@@ -110,7 +111,7 @@ def key_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(canonicalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _canonical_json(canonicalize(value), allow_nan=False)
 
 
 def request_identity(kind: str, model: str, payload: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@
 * :mod:`.failon` — the ``--fail-on`` grammar (``regression``, ``metric:recall@5:0.02``, ``cost:10%``...).
 * :mod:`.markdown` / :mod:`.html` — the PR comment (≤ 65,000 characters) and a self-contained HTML report.
 * :mod:`.merge` — combine the shard records of one run.
-* :mod:`.glue` — the end-of-session comparison the plugin runs with ``--llmops-baseline``.
 * :mod:`.load` — fast, validated reading of records for review (2 × 20,000 tests in well under a second).
 * :mod:`.synthetic` — build record dicts by hand (tests, ``bench/diff.py``).
 * :mod:`.cli` — ``pytest-llmops diff | merge | html | show``.

@@ -175,7 +175,7 @@ def add_merge_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from ..report_io import load_record, write_json_atomic
+    from ..record.io import load_record, write_json_atomic
     from .merge import merge
 
     try:

@@ -36,7 +36,6 @@ then higher.  Everything is sorted, so the same inputs give the same result.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any

@@ -1,10 +1,10 @@
 """Reading run records for review, fast enough for 2 × 20,000 tests.
 
-:func:`load_review_record` uses the same reader and checks as :func:`pytest_llmops.report_io.load_record`
+:func:`load_review_record` uses the same reader and checks as :func:`pytest_llmops.record.io.load_record`
 (``read_json``: file:line:col for invalid or truncated JSON; ``check_schema_version``: a clear message for
 another schema version), then validates
 
-* everything but ``tests`` with the full :class:`~pytest_llmops.record.RunRecord` model, and
+* everything but ``tests`` with the full :class:`~pytest_llmops.record.models.RunRecord` model, and
 * each test with :class:`TestTD`, a schema of the fields the review reads (types checked, other fields kept
   as they are).
 
@@ -150,8 +150,8 @@ def from_data(data: Any, label: str) -> ReviewRecord:
     """Validate a record dict (as read from JSON) for review; ReportError names ``label`` and the field."""
     from pydantic import ValidationError
 
-    from ..record import RunRecord
-    from ..report_io import check_schema_version
+    from ..record.io import check_schema_version
+    from ..record.models import RunRecord
 
     check_schema_version(data, Path(label))
     tests = data.get("tests", [])
@@ -171,7 +171,7 @@ def from_data(data: Any, label: str) -> ReviewRecord:
 
 
 def load_review_record(path: str | Path) -> ReviewRecord:
-    from ..report_io import read_json
+    from ..record.io import read_json
 
     path = Path(path)
     with gc_paused():
@@ -187,8 +187,8 @@ def _from_checked(data: dict[str, Any], label: str) -> ReviewRecord:
     """``data`` has passed RecordTD (tests checked); check the version and validate the rest."""
     from pydantic import ValidationError
 
-    from ..record import RunRecord
-    from ..report_io import check_schema_version
+    from ..record.io import check_schema_version
+    from ..record.models import RunRecord
 
     check_schema_version(data, Path(label))
     try:
@@ -201,7 +201,7 @@ def _from_checked(data: dict[str, Any], label: str) -> ReviewRecord:
 
 def as_review_record(record: Any, label: str) -> ReviewRecord:
     """Accept a ReviewRecord, a RunRecord model or a record dict."""
-    from ..record import RunRecord
+    from ..record.models import RunRecord
 
     if isinstance(record, ReviewRecord):
         return record

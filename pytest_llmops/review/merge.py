@@ -22,7 +22,7 @@ from ..errors import ReportError
 def _as_dict(record: Any, label: str) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from ..record import RunRecord
+    from ..record.models import RunRecord
 
     if isinstance(record, RunRecord):
         return record.model_dump(mode="json")
@@ -53,9 +53,9 @@ def _exit_status(statuses: list[int | None]) -> int | None:
 
 def merge(records: Sequence[Any], *, sources: Sequence[str] | None = None, allow_mixed: bool = False) -> dict[str, Any]:
     """Merge shard records (RunRecord objects or dicts) into one validated record dict."""
-    from ..aggregates import compute_aggregates
-    from ..collector import compute_totals
-    from ..record import RunRecord
+    from ..record.aggregates import compute_aggregates
+    from ..record.collector import compute_totals
+    from ..record.models import RunRecord
 
     if not records:
         raise ReportError("merge: no records given; pass the shard record files of one run")

@@ -100,8 +100,8 @@ def golden(path: str, case_id: str, digest: str = "g1") -> dict[str, Any]:
 
 
 def record(tests: list[dict[str, Any]], *, run: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
-    from ..aggregates import compute_aggregates
-    from ..collector import compute_totals
+    from ..record.aggregates import compute_aggregates
+    from ..record.collector import compute_totals
 
     data = {
         "schema_version": 1,

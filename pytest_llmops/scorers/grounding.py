@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..recorder import record_metric
+from ..record.recorder import record_metric
 from .embedders import Embedder
 from .similarity import check_min_score, embedder_details, resolve_embedder, shorten
 

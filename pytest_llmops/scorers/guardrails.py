@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from ..recorder import record_metric
+from ..record.recorder import record_metric
 from .pii import PII_KINDS, PIIMatch, assert_no_pii, find_pii, redact_pii
 
 __all__ = [

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, JudgeError
-from ..recorder import record_metric
+from ..record.recorder import record_metric
 from .grounding import split_sentences
 from .judge_parsing import VerdictInvalid, compare_model, grounding_model, score_model, validate, weighted_score
 from .judge_prompts import RenderedPrompt, check_template_dir, fence, fence_nonce, render, require_fenced

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, Union
 
 from ..errors import ConfigError
-from ..recorder import record_metric
+from ..record.recorder import record_metric
 
 DocId = Union[str, int]
 Retrieved = Union[Sequence[DocId], Mapping[DocId, float]]

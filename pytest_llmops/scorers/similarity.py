@@ -13,16 +13,14 @@ changes it with :func:`set_default_embedder` (ini option / fixture).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import math
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..errors import ConfigError
-from ..recorder import record_metric
+from ..record.recorder import record_metric
 from .embedders import Embedder, get_embedder, is_embedder, parse_spec
 
 _lock = threading.Lock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pytest_llmops.record import RunRecord
+from pytest_llmops.record.models import RunRecord
 from pytest_llmops.review import synthetic as s
 
 HERE = Path(__file__).parent

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .errors import LlmopsError
-
-if TYPE_CHECKING:
-    from .session import LlmopsSession
+from ..errors import LlmopsError
+from .state import RunState
 
 
-def recording_roots(state: "LlmopsSession", tests: list[dict[str, Any]]) -> set[Path]:
-    rootdir = Path(state.config.rootpath)
+def recording_roots(state: RunState, tests: list[dict[str, Any]]) -> set[Path]:
+    rootdir = state.rootpath
     configured = state.option("recordings")
     if configured:
         return {rootdir / configured}
@@ -20,14 +18,14 @@ def recording_roots(state: "LlmopsSession", tests: list[dict[str, Any]]) -> set[
 
 
 def _owner_nodeid(path: Path) -> str:
-    from .calls.cassette import read_document
+    from ..calls.cassette import read_document
 
     return str(read_document(path).get("test", ""))
 
 
-def find_unused(state: "LlmopsSession", tests: list[dict[str, Any]], complete: bool) -> list[str]:
+def find_unused(state: RunState, tests: list[dict[str, Any]], complete: bool) -> list[str]:
     """Unused cassette files (complete runs only) and unused entries of cassettes that were used."""
-    from .calls.cassette import find_unused_cassettes, prune
+    from ..calls.cassette import find_unused_cassettes, prune
 
     unused: list[str] = []
     entries: dict[str, list[str]] = {}
@@ -51,7 +49,7 @@ def find_unused(state: "LlmopsSession", tests: list[dict[str, Any]], complete: b
                 keep = seen | {owner for path, owner in owners.items() if path not in files}
                 prune(root, keep, unused_entries=entries)
         except LlmopsError as exc:
-            state._final_lines.append(f"could not check recordings under {root}: {exc}")
+            state.final_lines.append(f"could not check recordings under {root}: {exc}")
             continue
         unused.extend(str(path) for path in files)
     return sorted(unused)

@@ -1,7 +1,7 @@
 """End-of-session comparison: what the plugin does with ``--llmops-baseline=base.json``.
 
 :func:`compare_at_session_end` diffs the base record with the record of the run that just finished, adds a
-short verdict and the top regressions to the ``llmops`` terminal section (``state._final_lines``), appends
+short verdict and the top regressions to the ``llmops`` terminal section (``state.final_lines``), appends
 the markdown to ``$GITHUB_STEP_SUMMARY`` when that is set, and says whether ``--llmops-fail-on`` wants the
 session to fail.  Default rule with a baseline: ``regression`` (comparing with a baseline is asking to be
 gated); ``--llmops-fail-on=none`` only reports.
@@ -31,25 +31,25 @@ def _append_step_summary(text: str) -> None:
 
 def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
     """Returns True when the fail-on rules say the session must fail."""
-    from .load import as_review_record
+    from ..review.load import as_review_record
 
     head = as_review_record(record, "this run")
-    baseline = getattr(state, "baseline_path", None)
+    baseline = state.baseline_path
     if baseline is None:  # only GITHUB_STEP_SUMMARY is set: summarize this run alone
-        from .markdown import render_run_markdown
+        from ..review.markdown import render_run_markdown
 
         _append_step_summary(render_run_markdown(head))
         return False
 
-    from .diff import DiffOptions, diff_records, top_regressions
-    from .failon import failing_reasons, options_for_rules, parse_fail_on
-    from .load import load_review_record
+    from ..review.diff import DiffOptions, diff_records, top_regressions
+    from ..review.failon import failing_reasons, options_for_rules, parse_fail_on
+    from ..review.load import load_review_record
 
     rules = parse_fail_on(state.option("fail_on"), default="regression")
     base = load_review_record(Path(baseline))
     result = diff_records(base, head, options_for_rules(rules, DiffOptions()), base_label=Path(baseline).name,
                           head_label="this run")
-    lines = state._final_lines
+    lines = state.final_lines
     lines.append(f"llmops baseline {Path(baseline).name}: {result.headline()}")
     lines.extend(f"  {line}" for line in top_regressions(result, TOP))
     if result.errors:
@@ -57,7 +57,7 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
     reasons = failing_reasons(rules, result)
     lines.extend(f"  session fails: {reason}" for reason in reasons)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
-        from .markdown import render_markdown
+        from ..review.markdown import render_markdown
 
         _append_step_summary(render_markdown(result))
     return bool(reasons)

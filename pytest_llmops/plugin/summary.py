@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .session import LlmopsSession
+from ..record.recorder import bound_parts
+from .state import RunState
 
 
 def _metric_text(metric: dict[str, Any]) -> str:
-    bounds = []
-    if metric.get("min") is not None:
-        bounds.append(f">={metric['min']:g}")
-    if metric.get("max") is not None:
-        bounds.append(f"<={metric['max']:g}")
+    bounds = bound_parts(metric.get("min"), metric.get("max"), space="")
     mark = "" if metric.get("passed") is None else ("" if metric["passed"] else " ✗")
     return f"{metric['name']}={metric['value']:.3g}{'(' + ','.join(bounds) + ')' if bounds else ''}{mark}"
 
 
-def write_terminal_summary(state: "LlmopsSession", reporter: Any) -> None:
+def write_terminal_summary(state: RunState, reporter: Any) -> None:
     verbose = reporter.config.get_verbosity() > 0
     recorded = [e for e in state.collector.entries.values()
                 if e.get("metrics") or e.get("calls") or e.get("sampling")]
@@ -40,7 +36,7 @@ def write_terminal_summary(state: "LlmopsSession", reporter: Any) -> None:
         if calls:
             parts.append(f"{len(calls)} call(s)")
         lines.append(f"{(entry.get('outcome') or '?').upper():7} {entry['nodeid']}: {'  '.join(parts)}")
-    record = getattr(state, "record", None)
+    record = state.record
     if record is not None:
         t = record["totals"]
         cost = "unknown" if t["cost_usd"] is None else f"${t['cost_usd']:.4f}"
@@ -51,7 +47,7 @@ def write_terminal_summary(state: "LlmopsSession", reporter: Any) -> None:
         )
         if not verbose and len(recorded) > len(shown):
             lines.append(f"({len(recorded) - len(shown)} more recorded tests passed; -v lists them)")
-    lines.extend(state._final_lines)
+    lines.extend(state.final_lines)
     if state.report_path is not None and record is not None:
         lines.append(f"llmops run record: {state.report_path}")
     if not lines:

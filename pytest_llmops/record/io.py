@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .atomic import write_atomic
-from .errors import ReportError
+from ..common.atomic import write_atomic
+from ..errors import ReportError
 
-SCHEMA_FILE = Path(__file__).with_name("schema") / "run-record.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "run-record.schema.json"
 _TOO_DEEP = "a value is nested too deeply (hundreds of levels of lists/objects); this is not a run record pytest-llmops wrote"
 _MAX_MESSAGE = 300  # characters of a schema message: the offending value can be megabytes long
 
@@ -45,7 +45,7 @@ def read_json(path: Path) -> Any:
 
 
 def check_schema_version(data: Any, path: Path) -> None:
-    from .record import SCHEMA_VERSION
+    from .models import SCHEMA_VERSION
 
     if not isinstance(data, dict) or data.get("kind") != "pytest-llmops-run":
         raise ReportError(f"{path}: not a pytest-llmops run record (no \"kind\": \"pytest-llmops-run\")")
@@ -83,7 +83,7 @@ def load_record(path: Path):  # -> RunRecord
     """Read, check and parse a run record file."""
     from pydantic import ValidationError
 
-    from .record import RunRecord
+    from .models import RunRecord
 
     data = read_json(path)
     check_schema_version(data, path)

@@ -29,7 +29,6 @@ an empty string.  jinja2 and yaml are imported inside the functions that need th
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import re
 import threading
@@ -38,7 +37,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import PromptError
+from ..common.canonical import content_digest
+from ..errors import PromptError
 from .yaml_source import YamlSourceError, format_loc, load_yaml_with_lines
 
 __all__ = ["PromptError", "PromptRegistry", "PromptVersion", "content_hash", "natural_key", "parse_ref"]
@@ -59,10 +59,6 @@ def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple(key) + ((2, text),)  # ties (v01 vs v1, V1 vs v1) broken deterministically
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def content_hash(messages: list[dict[str, str]], model: str | None, params: dict[str, Any]) -> str:
     """Full sha256 hex digest of what a prompt version sends to the model."""
     payload = {
@@ -70,7 +66,7 @@ def content_hash(messages: list[dict[str, str]], model: str | None, params: dict
         "model": model,
         "params": params,
     }
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    return content_digest(payload)
 
 
 def parse_ref(ref: str) -> tuple[str, str | None]:
@@ -194,7 +190,7 @@ class PromptVersion:
                     f"{type(exc).__name__}: {exc}"
                 ) from None
             rendered.append({"role": message["role"], "content": content})
-        from .recorder import current_test
+        from ..record.recorder import current_test
 
         recorder = current_test()
         if recorder is not None:
@@ -284,7 +280,7 @@ def _load_prompt_file(name: str, path: Path) -> _PromptFile:
     if not isinstance(data, dict):
         raise PromptError(
             f"prompt file {path} must be a mapping with a 'versions' key, got {type(data).__name__}; "
-            "see the pytest_llmops.prompts docstring for the format"
+            "see the pytest_llmops.assets.prompts docstring for the format"
         )
     versions = data.get("versions")
     if isinstance(versions, dict):  # YAML `1:` / `1.0:` keys are ints/floats; version names are strings

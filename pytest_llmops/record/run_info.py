@@ -4,29 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-SECRET_ENV = re.compile(r".*(_API_KEY|_TOKEN|_SECRET|_PASSWORD|_APIKEY)$", re.IGNORECASE)
-SECRET_ARG = re.compile(r"(key|token|secret|password|passwd|authorization)", re.IGNORECASE)
-SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|ghp_[A-Za-z0-9]{20,}|xox[abp]-[A-Za-z0-9\-]{10,})")
-REDACTED = "<redacted>"
-
-
-def secret_env_values(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """Values of environment variables named like secrets (only values long enough to be meaningful)."""
-    env = os.environ if environ is None else environ
-    return {name: value for name, value in env.items() if SECRET_ENV.match(name) and len(value) >= 6}
-
-
-def scrub_text(text: str, secrets: dict[str, str] | None = None) -> str:
-    for name, value in (secret_env_values() if secrets is None else secrets).items():
-        if value in text:
-            text = text.replace(value, f"<redacted:{name}>")
-    return SECRET_VALUE.sub(REDACTED, text)
+from ..common.secrets import REDACTED, SECRET_ARG, scrub_text, secret_env_values
 
 
 def scrub_args(args: list[str]) -> list[str]:

@@ -35,8 +35,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .atomic import write_atomic
-from .errors import GoldenError
+from ..common.atomic import write_atomic
+from ..errors import GoldenError
 from .goldens import (
     GoldenCase,
     _csv_json_or_text,

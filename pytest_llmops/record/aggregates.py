@@ -11,6 +11,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from .recorder import bound_parts
+
 _STATS = {"mean": statistics.fmean, "median": statistics.median, "min": min, "max": max}
 
 
@@ -55,11 +57,7 @@ def compute_aggregates(tests: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def describe(aggregate: dict[str, Any]) -> str:
-    bounds = []
-    if aggregate.get("min") is not None:
-        bounds.append(f">= {aggregate['min']:g}")
-    if aggregate.get("max") is not None:
-        bounds.append(f"<= {aggregate['max']:g}")
+    bounds = bound_parts(aggregate.get("min"), aggregate.get("max"))
     value = "n/a (no item recorded it)" if aggregate["value"] is None else f"{aggregate['value']:.4f}"
     status = "ok" if aggregate["passed"] else "FAILED"
     return f"{status}: {aggregate['name']} = {value} (need {' and '.join(bounds)}; {aggregate['count']} items)"

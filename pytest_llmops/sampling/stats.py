@@ -80,7 +80,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MODES = ("k_of_n", "confident")
 INTERVALS = ("wilson", "clopper-pearson")

@@ -2,7 +2,7 @@
 
 The JSON Schema shipped in ``pytest_llmops/schema/run-record.schema.json`` is generated from
 :class:`RunRecord` (``pytest-llmops schema > ...``; a test keeps the shipped file in sync).  Readers (diff,
-merge, show, html) all go through :func:`pytest_llmops.report_io.load_record`, which validates with these models.
+merge, show, html) all go through :func:`pytest_llmops.record.io.load_record`, which validates with these models.
 
 Importing this module imports pydantic; the plugin only imports it when a record is actually written or read.
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .recorder import Metric
 
 SCHEMA_VERSION = 1
 
@@ -65,17 +67,6 @@ class MarkerInfo(_Model):
     name: str
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-
-
-class Metric(_Model):
-    name: str
-    value: float
-    min: float | None = None
-    max: float | None = None
-    passed: bool | None = None
-    scorer: str | None = None
-    sample: int | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class PromptRef(_Model):

@@ -6,7 +6,7 @@ from typing import Any
 
 
 def redact_value(value: Any) -> Any:
-    from .scorers.pii import redact_pii
+    from ..common.pii import redact_pii
 
     if isinstance(value, str):
         return redact_pii(value)

@@ -3,7 +3,7 @@
 Fixtures are set up once per test item and shared by all samples (document: a fixture that must be fresh per
 sample belongs inside the test body).  Each sample runs with its own sample index, which the model-call layer
 puts into replay keys, so a replayed run reproduces the same n samples and the same verdict.  The statistics
-live in :mod:`pytest_llmops.sampling_stats`; this module only runs samples and reports.
+live in :mod:`pytest_llmops.sampling.stats`; this module only runs samples and reports.
 """
 
 from __future__ import annotations
@@ -12,22 +12,21 @@ import asyncio
 import contextvars
 import inspect
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import pytest
 
-from .errors import ConfigError, InfrastructureError, SamplingError
-from .recorder import _sample_index, current_test
-
-if TYPE_CHECKING:
-    from .session import LlmopsSession
+from ..errors import ConfigError, InfrastructureError, SamplingError
+from ..record.recorder import _sample_index, current_test
+from .state import RunState
 
 RUNNER_KEYS = ("concurrent", "max_parallel", "inconclusive")
 
 
-def spec_for(state: "LlmopsSession", mark: pytest.Mark) -> tuple[Any, dict[str, Any]]:
-    from .sampling_stats import validate_spec
+def spec_for(state: RunState, mark: pytest.Mark) -> tuple[Any, dict[str, Any]]:
+    from ..sampling.stats import validate_spec
 
     kwargs = dict(mark.kwargs)
     for name, value in zip(("n", "min_pass_rate"), mark.args):
@@ -50,10 +49,10 @@ def spec_for(state: "LlmopsSession", mark: pytest.Mark) -> tuple[Any, dict[str, 
     return validate_spec(**kwargs), runner
 
 
-def check_sampling_marker(state: "LlmopsSession", item: pytest.Item, mark: pytest.Mark) -> None:
+def check_sampling_marker(state: RunState, item: pytest.Item, mark: pytest.Mark) -> None:
     spec, _ = spec_for(state, mark)
     if spec.mode == "confident":
-        from .sampling_stats import smallest_n_that_can_pass
+        from ..sampling.stats import smallest_n_that_can_pass
 
         smallest = smallest_n_that_can_pass(spec)
         if smallest is None or spec.n < smallest:
@@ -74,9 +73,9 @@ def _classify(exc: BaseException) -> str:
     return "fail"
 
 
-def run_sampled_item(state: "LlmopsSession", item: pytest.Function) -> bool:
+def run_sampled_item(state: RunState, item: pytest.Function) -> bool:
     __tracebackhide__ = True
-    from .sampling_stats import SequentialVerdict
+    from ..sampling.stats import SequentialVerdict
 
     spec, runner = spec_for(state, item.get_closest_marker("sampling"))
     rec = current_test()

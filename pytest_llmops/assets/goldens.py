@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import bisect
 import csv
-import hashlib
 import json
-import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +29,9 @@ from typing import Any, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
 
-from .errors import GoldenError
+from ..common.canonical import content_digest
+from ..common.numbers import is_finite
+from ..errors import GoldenError
 from .yaml_source import YamlSourceError, format_loc, load_yaml_with_lines
 
 __all__ = ["GoldenCase", "GoldenError", "GoldenSet", "SUPPORTED_SUFFIXES", "clear_cache", "load_golden_set"]
@@ -48,14 +48,6 @@ CONTAINER_KEYS = ("cases", "description")
 
 def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
-
-
-def _finite(number: int | float) -> bool:
-    """``math.isfinite`` that says False instead of raising OverflowError for integers beyond float range."""
-    try:
-        return math.isfinite(number)
-    except OverflowError:
-        return False
 
 
 def _check_json_like(value: Any, what: str) -> None:
@@ -141,7 +133,7 @@ class GoldenCase(BaseModel):
             for key, grade in value.items():
                 if not isinstance(key, str):
                     raise ValueError(f"key {key!r} must be a string id")
-                if isinstance(grade, bool) or not isinstance(grade, (int, float)) or not _finite(grade):
+                if not is_finite(grade):
                     raise ValueError(f"grade of {key!r} must be a finite number, got {grade!r}")
             return value
         raise ValueError(
@@ -181,11 +173,6 @@ class GoldenCase(BaseModel):
     def data(self) -> dict[str, Any]:
         """The case as plain JSON-compatible builtins (every field, defaults included)."""
         return self.model_dump(mode="json")
-
-
-def _canonical_hash(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -627,7 +614,7 @@ def parse_golden_with_raw(text: str, path: Path, fmt: str) -> tuple[GoldenSet, l
     except RecursionError:  # a value a few hundred levels deep that the parser still accepted
         raise GoldenError(f"golden set {path}: {_TOO_DEEP}") from None
     try:
-        digest = _canonical_hash([case.data() for case in cases])
+        digest = content_digest([case.data() for case in cases])
     except (RecursionError, ValueError):  # pydantic: "Maximum serialization depth exceeded"
         raise GoldenError(f"golden set {path}: {_TOO_DEEP}") from None
     return GoldenSet(path, fmt, cases, digest), raw

@@ -1,6 +1,6 @@
 """Generate the README's configuration reference from the option table (a test keeps them in sync).
 
-    python -m pytest_llmops.docs            # print the markdown table
+    python -m pytest_llmops.plugin.docs            # print the markdown table
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from .markers import MARKERS
 from .options import OPTIONS
 
-BEGIN = "<!-- BEGIN GENERATED CONFIG REFERENCE (python -m pytest_llmops.docs) -->"
+BEGIN = "<!-- BEGIN GENERATED CONFIG REFERENCE (python -m pytest_llmops.plugin.docs) -->"
 END = "<!-- END GENERATED CONFIG REFERENCE -->"
 
 

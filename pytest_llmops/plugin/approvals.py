@@ -10,31 +10,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .recorder import TestRecorder
+from ..record.recorder import TestRecorder
+from .state import RunState
 
 if TYPE_CHECKING:
     import pytest
 
-    from .session import LlmopsSession
-
-
 class RecorderWithApprovals:
     """The ``llmops`` fixture: the test's recorder plus ``approved()``; attribute access goes to the recorder."""
 
-    def __init__(self, recorder: TestRecorder, state: "LlmopsSession", request: "pytest.FixtureRequest") -> None:
+    def __init__(self, recorder: TestRecorder, state: RunState, request: pytest.FixtureRequest) -> None:
         self._recorder = recorder
         self._state = state
         self._request = request
 
     @classmethod
-    def wrap(cls, recorder: TestRecorder, state: "LlmopsSession", request: "pytest.FixtureRequest") -> Any:
+    def wrap(cls, recorder: TestRecorder, state: RunState, request: pytest.FixtureRequest) -> Any:
         return cls(recorder, state, request)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._recorder, name)
 
     def approved(self, output: Any, *, min_similarity: float | None = None) -> None:
-        from .params import GOLDEN_KEY
+        from .assets import GOLDEN_KEY
 
         node = self._request.node
         ref = node.stash.get(GOLDEN_KEY, None)
@@ -45,7 +43,7 @@ class RecorderWithApprovals:
             )
         golden_set, case = ref
         if self._state.option("update_goldens"):
-            from .golden_update import update_approved
+            from ..assets.golden_update import update_approved
 
             changed = update_approved(Path(golden_set.path), {case.id: output})
             self._recorder.note(f"approved output {'updated' if changed else 'unchanged'} for case {case.id}")
@@ -64,7 +62,7 @@ class RecorderWithApprovals:
                     "run with --llmops-update-goldens to approve the new output"
                 )
             return
-        from .scorers.similarity import similarity
+        from ..scorers.similarity import similarity
 
         score = similarity(str(output), str(case.approved))
         result = self._recorder.metric("approved_similarity", score, min=min_similarity, scorer="approved")

@@ -8,10 +8,11 @@ This module imports nothing from pytest.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
 INCONCLUSIVE_POLICIES = ("fail", "pass", "xfail")

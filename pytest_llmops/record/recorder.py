@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RecorderError
+from ..errors import RecorderError
 
 _current: TestRecorder | None = None
 _active_nodeid: str | None = None
@@ -57,8 +57,22 @@ def set_sample_index(index: int) -> contextvars.Token[int]:
     return _sample_index.set(index)
 
 
+def bound_parts(low: float | None, high: float | None, *, space: str = " ") -> list[str]:
+    """A metric's bounds as text: ``[">= 0.3", "<= 1"]`` (``space=""`` gives ``">=0.3"``)."""
+    parts = []
+    if low is not None:
+        parts.append(f">={space}{low:g}")
+    if high is not None:
+        parts.append(f"<={space}{high:g}")
+    return parts
+
+
+# One recorded metric, and also the run record's ``Metric``: pydantic validates this dataclass directly (no
+# docstring: it would become the schema's description).
 @dataclass
-class MetricResult:
+class Metric:
+    __pydantic_config__ = {"extra": "forbid"}
+
     name: str
     value: float
     min: float | None = None
@@ -81,11 +95,7 @@ class MetricResult:
         }
 
     def describe(self) -> str:
-        bounds = []
-        if self.min is not None:
-            bounds.append(f">= {self.min:g}")
-        if self.max is not None:
-            bounds.append(f"<= {self.max:g}")
+        bounds = bound_parts(self.min, self.max)
         verdict = "" if self.passed is None else (" ok" if self.passed else " FAIL")
         return f"{self.name}={self.value:.4g}" + (f" (need {' and '.join(bounds)})" if bounds else "") + verdict
 
@@ -121,7 +131,7 @@ class TestRecorder:
     def __init__(self, nodeid: str) -> None:
         self.nodeid = nodeid
         self._lock = threading.Lock()
-        self.metrics: list[MetricResult] = []
+        self.metrics: list[Metric] = []
         self.notes: list[str] = []
         self.artifacts: dict[str, Any] = {}
         self.calls: list[dict[str, Any]] = []
@@ -142,7 +152,7 @@ class TestRecorder:
         max: float | None = None,
         scorer: str | None = None,
         details: dict[str, Any] | None = None,
-    ) -> MetricResult:
+    ) -> Metric:
         """Record a measured value and, when bounds are given, whether it is within them.
 
         Recording never raises on a miss: the caller (or a scorer's ``assert_*``) decides whether a miss
@@ -158,12 +168,12 @@ class TestRecorder:
         if lo is not None or hi is not None:
             passed = (lo is None or value >= lo) and (hi is None or value <= hi)
         sample = current_sample_index() if self.sampling is not None else None
-        result = MetricResult(name, value, lo, hi, passed, scorer, sample, ensure_json(name, details or {}))
+        result = Metric(name, value, lo, hi, passed, scorer, sample, ensure_json(name, details or {}))
         with self._lock:
             self.metrics.append(result)
         return result
 
-    def check(self, name: str, value: float, *, min: float | None = None, max: float | None = None) -> MetricResult:
+    def check(self, name: str, value: float, *, min: float | None = None, max: float | None = None) -> Metric:
         """Like :meth:`metric`, and fail the test (AssertionError) when the value is out of bounds."""
         result = self.metric(name, value, min=min, max=max)
         if result.passed is False:
@@ -215,7 +225,7 @@ def record_metric(
     max: float | None = None,
     scorer: str | None = None,
     details: dict[str, Any] | None = None,
-) -> MetricResult:
+) -> Metric:
     """Record a metric on the running test if there is one; outside pytest just evaluate it."""
     recorder = current_test()
     if recorder is not None:

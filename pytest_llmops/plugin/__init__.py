@@ -1,20 +1,26 @@
-"""pytest glue: options, markers, fixtures and hooks, each a few lines calling into the core.
+"""pytest glue: options, markers, fixtures and hooks, each a few lines calling the glue module of its feature.
 
-Loaded through the ``pytest11`` entry point ``llmops`` (disable with ``-p no:llmops``).  Nothing heavy is
-imported here; the session object imports the pieces a run actually uses.
+Loaded through the ``pytest11`` entry point ``llmops`` (disable with ``-p no:llmops``).  This package is the only
+one that knows pytest (with ``testing/``); nothing heavy is imported here: each glue module imports the core
+pieces a run actually uses, when it uses them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from . import recorder as _recorder
-from .errors import ConfigError, InfrastructureError, LlmopsError
+from ..errors import ConfigError, InfrastructureError, LlmopsError
+from . import assets as _assets
+from . import calls as _calls
+from . import per_test as _per_test
+from . import similarity as _similarity
+from .controller import Controller
 from .markers import MARKERS
 from .options import OPTIONS
-from .session import LlmopsSession, session_of
+from .state import STATE_KEY, RunState, state_of
 
 # -- options and markers -----------------------------------------------------------------------------------
 
@@ -36,69 +42,77 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, usage in MARKERS.items():
         config.addinivalue_line("markers", usage if usage.startswith(name) else f"{name}: {usage}")
     try:
-        session = LlmopsSession(config)
+        state = RunState(config)
     except ConfigError as exc:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
-    config.pluginmanager.register(session, "llmops-session")
+    config.stash[STATE_KEY] = state
+    _calls.install_capture(state)
+    _similarity.setup_if_used(state)
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) owns the run's files
+        config.pluginmanager.register(Controller(state), "llmops-controller")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None:
+        _calls.shutdown(state)
 
 
 # -- fixtures ------------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def llmops(request: pytest.FixtureRequest) -> _recorder.TestRecorder:
+def llmops(request: pytest.FixtureRequest) -> Any:
     """The running test's record: ``llmops.metric(name, value, min=...)``, ``note``, ``artifact``, ``approved``."""
-    return session_of(request.config).recorder_api(request)
+    return _per_test.recorder_api(state_of(request.config), request)
 
 
 @pytest.fixture
 def llm(request: pytest.FixtureRequest) -> Any:
     """Model calls through the record/replay, metering and budget layer: ``llm.complete(messages)``."""
-    return session_of(request.config).llm_client(request)
+    return _calls.llm_client(state_of(request.config), request)
 
 
 @pytest.fixture
 def judge(request: pytest.FixtureRequest) -> Any:
     """LLM-as-judge over the same call layer: ``judge.check(text, criteria=..., min_score=4)``, ``compare``."""
-    return session_of(request.config).judge_for(request)
+    return _calls.judge_for(state_of(request.config), request)
 
 
 @pytest.fixture
 def prompts(request: pytest.FixtureRequest) -> Any:
     """The prompt registry nearest to the test file (or ini ``llmops_prompts``)."""
-    return session_of(request.config).prompt_registry(request.path)
+    return _assets.registry_for(state_of(request.config), request.path)
 
 
 @pytest.fixture
 def prompt(request: pytest.FixtureRequest) -> Any:
     """The prompt version selected by ``@pytest.mark.prompt`` (one per version with ``versions=[...]``)."""
-    return session_of(request.config).prompt_for(request)
+    return _assets.prompt_for(state_of(request.config), request)
 
 
 @pytest.fixture
 def golden_case(request: pytest.FixtureRequest) -> Any:
     """The golden case of this test item (``@pytest.mark.golden``)."""
-    return session_of(request.config).golden_case_for(request)
+    return _assets.golden_case_for(state_of(request.config), request)
 
 
 @pytest.fixture
 def llmops_embedder(request: pytest.FixtureRequest) -> Any:
     """Similarity backend used by ``assert_similar`` in this test; override it in a conftest."""
-    return session_of(request.config).embedder_for(request)
+    return _similarity.embedder_for(state_of(request.config), request)
 
 
 # -- collection ----------------------------------------------------------------------------------------------
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    session = session_of(metafunc.config)
-    if session is not None:
-        session.parametrize(metafunc)
+    _assets.parametrize(state_of(metafunc.config), metafunc)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    session_of(config).check_items(items)
+    _per_test.check_items(state_of(config), items)
 
 
 # -- running -------------------------------------------------------------------------------------------------
@@ -106,23 +120,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    session = session_of(item.config)
-    session.begin_test(item)
+    state = state_of(item.config)
+    _per_test.begin_test(state, item)
     try:
         return (yield)
     finally:
-        session.end_test(item)
+        _per_test.end_test(state, item)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    return session_of(pyfuncitem.config).run_sampled(pyfuncitem)
+    if pyfuncitem.get_closest_marker("sampling") is None:
+        return None
+    from .sampling import run_sampled_item
+
+    return run_sampled_item(state_of(pyfuncitem.config), pyfuncitem)
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
-    problem = session_of(item.config).check_budget(item)
+    problem = _per_test.check_budget(item)
     if problem:
         pytest.fail(problem, pytrace=False)
     return result
@@ -136,8 +154,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         error = call.excinfo.value
         report.longrepr = f"{type(error).__name__}: {error}"
         if isinstance(error, InfrastructureError):
-            report.llmops_error_kind = session_of(item.config).error_kind(error)  # type: ignore[attr-defined]
-    session_of(item.config).attach(item, report)
+            report.llmops_error_kind = _per_test.error_kind(error)  # type: ignore[attr-defined]
+    _per_test.attach(state_of(item.config), item, report)
     return report
 
 

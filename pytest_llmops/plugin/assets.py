@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from .errors import GoldenError, PromptError
-
-if TYPE_CHECKING:
-    from .session import LlmopsSession
+from ..errors import GoldenError, PromptError
+from .state import RunState
 
 
 class _LoadFailure:
@@ -20,12 +18,22 @@ class _LoadFailure:
         self.error = error
 
 
-def resolve_golden_path(state: "LlmopsSession", test_path: Path, value: str) -> Path:
+def parametrize(state: RunState, metafunc: pytest.Metafunc) -> None:
+    """One item per golden case (``@pytest.mark.golden``) and per prompt version (``prompt(versions=...)``)."""
+    golden = metafunc.definition.get_closest_marker("golden")
+    prompt = metafunc.definition.get_closest_marker("prompt")
+    if golden is not None:
+        parametrize_golden(state, metafunc, golden)
+    if prompt is not None and prompt.kwargs.get("versions"):
+        parametrize_prompt_versions(state, metafunc, prompt)
+
+
+def resolve_golden_path(state: RunState, test_path: Path, value: str) -> Path:
     """Relative paths are tried next to the test file first, then under the rootdir."""
     path = Path(value)
     if path.is_absolute():
         return path
-    for base in (Path(test_path).parent, Path(state.config.rootpath)):
+    for base in (Path(test_path).parent, state.rootpath):
         candidate = base / path
         if candidate.exists():
             return candidate.resolve()
@@ -34,19 +42,19 @@ def resolve_golden_path(state: "LlmopsSession", test_path: Path, value: str) -> 
     )
 
 
-def parametrize_golden(state: "LlmopsSession", metafunc: pytest.Metafunc, mark: pytest.Mark) -> None:
+def parametrize_golden(state: RunState, metafunc: pytest.Metafunc, mark: pytest.Mark) -> None:
     if "golden_case" not in metafunc.fixturenames:
         raise pytest.UsageError(
             f"{metafunc.definition.nodeid}: @pytest.mark.golden needs the test to take the 'golden_case' argument"
         )
-    from .goldens import load_golden_set
+    from ..assets.goldens import load_golden_set
 
     tags = tuple(mark.kwargs.get("tags") or ()) + tuple(state.option("golden_tags") or ())
     try:
         path = resolve_golden_path(state, metafunc.definition.path, mark.args[0])
         golden_set = load_golden_set(path)
         cases = golden_set.select(tags=list(tags) or None, limit=mark.kwargs.get("limit"))
-        state._golden_sets[_rel(state, path)] = {
+        state.golden_sets[_rel(state, path)] = {
             "path": _rel(state, path), "hash": golden_set.hash, "cases": len(golden_set.cases),
             "format": golden_set.format,
         }
@@ -64,7 +72,7 @@ def parametrize_golden(state: "LlmopsSession", metafunc: pytest.Metafunc, mark: 
     metafunc.parametrize("golden_case", refs, indirect=True, ids=[case.id for case in cases])
 
 
-def golden_case_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> Any:
+def golden_case_for(state: RunState, request: pytest.FixtureRequest) -> Any:
     param = getattr(request, "param", None)
     if param is None:
         raise pytest.UsageError(
@@ -73,7 +81,7 @@ def golden_case_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> A
     if isinstance(param, _LoadFailure):
         raise param.error
     golden_set, case = param
-    from .recorder import current_test
+    from ..record.recorder import current_test
 
     rec = current_test()
     if rec is not None:
@@ -91,22 +99,22 @@ def golden_case_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> A
 GOLDEN_KEY = pytest.StashKey[Any]()
 
 
-def _rel(state: "LlmopsSession", path: Path) -> str:
+def _rel(state: RunState, path: Path) -> str:
     try:
-        return Path(path).resolve().relative_to(Path(state.config.rootpath).resolve()).as_posix()
+        return Path(path).resolve().relative_to(state.rootpath.resolve()).as_posix()
     except ValueError:
         return Path(path).as_posix()
 
 
-def registry_for(state: "LlmopsSession", test_path: Path) -> Any:
-    from .prompts import PromptRegistry
+def registry_for(state: RunState, test_path: Path | str) -> Any:
+    from ..assets.prompts import PromptRegistry
 
     configured = state.config.getini("llmops_prompts")
     if configured:
-        root = (Path(state.config.rootpath) / configured).resolve()
+        root = (state.rootpath / configured).resolve()
     else:
         root = None
-        rootdir = Path(state.config.rootpath).resolve()
+        rootdir = state.rootpath.resolve()
         here = Path(test_path).resolve().parent
         for directory in (here, *here.parents):
             if (directory / "prompts").is_dir():
@@ -116,13 +124,13 @@ def registry_for(state: "LlmopsSession", test_path: Path) -> Any:
                 break
         if root is None:
             root = rootdir / "prompts"
-    registry = state._registries.get(root)
+    registry = state.registries.get(root)
     if registry is None:
-        registry = state._registries[root] = PromptRegistry(root)
+        registry = state.registries[root] = PromptRegistry(root)
     return registry
 
 
-def parametrize_prompt_versions(state: "LlmopsSession", metafunc: pytest.Metafunc, mark: pytest.Mark) -> None:
+def parametrize_prompt_versions(state: RunState, metafunc: pytest.Metafunc, mark: pytest.Mark) -> None:
     if "prompt" not in metafunc.fixturenames:
         raise pytest.UsageError(
             f"{metafunc.definition.nodeid}: @pytest.mark.prompt(versions=...) needs the test to take 'prompt'"
@@ -134,14 +142,14 @@ def parametrize_prompt_versions(state: "LlmopsSession", metafunc: pytest.Metafun
     metafunc.parametrize("prompt", list(versions), indirect=True, ids=[f"{name}@{v}" for v in versions])
 
 
-def prompt_for(state: "LlmopsSession", request: pytest.FixtureRequest) -> Any:
+def prompt_for(state: RunState, request: pytest.FixtureRequest) -> Any:
     mark = request.node.get_closest_marker("prompt")
     if mark is None or not mark.args:
         raise pytest.UsageError(f"{request.node.nodeid}: the prompt fixture needs @pytest.mark.prompt('name')")
     version = getattr(request, "param", None) or mark.kwargs.get("version")
     registry = registry_for(state, Path(request.node.path))
     selected = registry.get(mark.args[0], version)
-    from .recorder import current_test
+    from ..record.recorder import current_test
 
     rec = current_test()
     if rec is not None:

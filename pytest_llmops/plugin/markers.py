@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .errors import ConfigError
+from ..common.numbers import is_finite
+from ..errors import ConfigError
 
 MARKERS: dict[str, str] = {
     "golden": "golden(path, *, tags=None, limit=None): one test item per case of a golden set "
@@ -25,6 +25,8 @@ MARKERS: dict[str, str] = {
     "live_local": "live_local: needs the real local model server (SmolLM2 via llama-cpp-python)",
 }
 
+OUR_MARKERS = frozenset(MARKERS)
+
 _ALLOWED: dict[str, tuple[int, int, frozenset[str] | None]] = {
     # name: (min positional, max positional, allowed kwargs or None for any)
     "golden": (1, 1, frozenset({"tags", "limit"})),
@@ -37,13 +39,6 @@ _ALLOWED: dict[str, tuple[int, int, frozenset[str] | None]] = {
     "embedder": (1, 1, frozenset()),
     "live_local": (0, 0, frozenset()),
 }
-
-
-def _finite(number: int | float) -> bool:
-    try:
-        return math.isfinite(number)
-    except OverflowError:  # an int beyond float range
-        return False
 
 
 def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -64,10 +59,9 @@ def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
                 f"valid: {', '.join(sorted(allowed)) or '(none)'}"
             )
     if name == "budget":
-        for key, value in kwargs.items():
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not _finite(value) or value < 0):
-                raise ConfigError(f"@pytest.mark.budget {key}={value!r}: expected a finite number >= 0")
+        from ..calls.budget import validate_budget_kwargs
+
+        validate_budget_kwargs(kwargs)
     if name == "aggregate":
         stat = kwargs.get("stat", "mean")
         if stat not in ("mean", "median", "min", "max"):
@@ -79,7 +73,7 @@ def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
         for key in ("min", "max"):
             value = kwargs.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not _finite(value)):
+                                      or not is_finite(value)):
                 raise ConfigError(f"@pytest.mark.aggregate {key}={value!r}: expected a finite number")
 
 

@@ -1,0 +1,1 @@
+"""The files a suite is made of: prompt versions, golden sets (readers and updater) and YAML with line numbers."""
