@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmops.scorers import embedders  # noqa: E402
-from pytest_llmops.scorers.embedders import LexicalEmbedder, SentenceTransformerEmbedder  # noqa: E402
-from pytest_llmops.scorers.embedding_cache import CachedEmbedder, EmbeddingCache  # noqa: E402
+from pytest_llmops.scorers.embeddings import backends as embedders  # noqa: E402
+from pytest_llmops.scorers.embeddings.backends import LexicalEmbedder, SentenceTransformerEmbedder  # noqa: E402
+from pytest_llmops.scorers.embeddings.cache import CachedEmbedder, EmbeddingCache  # noqa: E402
 from pytest_llmops.scorers.similarity import similarities  # noqa: E402
 
 SUBJECTS = [

@@ -18,10 +18,10 @@ import pytest
 from pytest_llmops.record.recorder import begin_test, current_test, end_test
 
 from pytest_llmops.errors import ConfigError
-from pytest_llmops.scorers import embedders
 from pytest_llmops.scorers import similarity as sim
 from pytest_llmops.scorers.embedders import CallableEmbedder, LexicalEmbedder, SentenceTransformerEmbedder, get_embedder
 from pytest_llmops.scorers.embedding_cache import CachedEmbedder, EmbeddingCache, encode_vector, text_key
+from pytest_llmops.scorers.embeddings import backends as embedders
 from pytest_llmops.scorers.similarity import assert_similar, set_default_embedder, similarities, similarity
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..record.recorder import record_metric
-from .embedders import Embedder
+from .embeddings.base import Embedder
 from .similarity import check_min_score, embedder_details, resolve_embedder, shorten
 
 METHOD = "embedding"

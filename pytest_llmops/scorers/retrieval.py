@@ -297,6 +297,60 @@ def _json_id(doc_id: Any) -> Any:
     return doc_id if isinstance(doc_id, (str, int, float)) and not isinstance(doc_id, bool) else str(doc_id)
 
 
+def _thresholds(k: int, bounds: dict[str, float | None]) -> dict[str, tuple[str, float | None]]:
+    """Metric name -> (option name, bound) for :func:`assert_retrieval`; ConfigError on a non-number bound."""
+    names = {
+        "min_recall": f"recall@{k}",
+        "min_precision": f"precision@{k}",
+        "min_mrr": "mrr",
+        "min_ndcg": f"ndcg@{k}",
+        "min_hit_rate": f"hit@{k}",
+        "min_map": "map",
+    }
+    thresholds = {names[option]: (option, bound) for option, bound in bounds.items()}
+    for option, bound in thresholds.values():
+        if bound is not None and not _is_number(bound):
+            raise ConfigError(f"assert_retrieval: {option} must be a number or None, got {bound!r}")
+    return thresholds
+
+
+def _retrieval_details(
+    ranking: list[DocId], grades: dict[DocId, float], k: int, gain: str, empty: str
+) -> dict[str, Any]:
+    """The ``details`` recorded with every retrieval metric: the top-k ranking and the judged relevant ids."""
+    details: dict[str, Any] = {
+        "k": k,
+        "empty_policy": empty,
+        "gain": gain,
+        "retrieved_top_k": [_json_id(doc_id) for doc_id in ranking[:k]],
+        "relevant_ids": [_json_id(doc_id) for doc_id in list(grades)[:_MAX_IDS_IN_DETAILS]],
+        "n_relevant": len(grades),
+        "n_retrieved": len(ranking),
+    }
+    if len(grades) > _MAX_IDS_IN_DETAILS:
+        details["relevant_ids_truncated"] = True
+    if any(grade != 1.0 for grade in grades.values()):
+        details["grades"] = {str(doc_id): grade for doc_id, grade in list(grades.items())[:_MAX_IDS_IN_DETAILS]}
+    return details
+
+
+def _record_scores(
+    scores: dict[str, float | None], thresholds: dict[str, tuple[str, float | None]], details: dict[str, Any]
+) -> list[str]:
+    """Record every computed metric; return the misses as ``"name=value < min"`` strings."""
+    misses = []
+    for name, value in scores.items():
+        if value is None:
+            continue
+        bound = thresholds.get(name, (None, None))[1]
+        result = record_metric(
+            name, value, min=None if bound is None else float(bound), scorer="retrieval", details=details
+        )
+        if result.passed is False:
+            misses.append(f"{name}={value:.4g} < {result.min:g}")
+    return misses
+
+
 def assert_retrieval(
     retrieved: Retrieved,
     relevant: Relevant,
@@ -317,50 +371,25 @@ def assert_retrieval(
     ``empty="skip"`` are not recorded and cannot fail).  Returns the scores.
     """
     _check_k(k)
-    thresholds = {
-        f"recall@{k}": ("min_recall", min_recall),
-        f"precision@{k}": ("min_precision", min_precision),
-        "mrr": ("min_mrr", min_mrr),
-        f"ndcg@{k}": ("min_ndcg", min_ndcg),
-        f"hit@{k}": ("min_hit_rate", min_hit_rate),
-        "map": ("min_map", min_map),
-    }
-    for option, bound in thresholds.values():
-        if bound is not None and not _is_number(bound):
-            raise ConfigError(f"assert_retrieval: {option} must be a number or None, got {bound!r}")
-
+    thresholds = _thresholds(
+        k,
+        {
+            "min_recall": min_recall,
+            "min_precision": min_precision,
+            "min_mrr": min_mrr,
+            "min_ndcg": min_ndcg,
+            "min_hit_rate": min_hit_rate,
+            "min_map": min_map,
+        },
+    )
     scores = retrieval_scores(retrieved, relevant, k, gain=gain, empty=empty)
-    ranking, grades = rank(retrieved), judgments(relevant)
-    top_k = [_json_id(doc_id) for doc_id in ranking[:k]]
-    relevant_ids = [_json_id(doc_id) for doc_id in list(grades)[:_MAX_IDS_IN_DETAILS]]
-    details: dict[str, Any] = {
-        "k": k,
-        "empty_policy": empty,
-        "gain": gain,
-        "retrieved_top_k": top_k,
-        "relevant_ids": relevant_ids,
-        "n_relevant": len(grades),
-        "n_retrieved": len(ranking),
-    }
-    if len(grades) > _MAX_IDS_IN_DETAILS:
-        details["relevant_ids_truncated"] = True
-    if any(grade != 1.0 for grade in grades.values()):
-        details["grades"] = {str(doc_id): grade for doc_id, grade in list(grades.items())[:_MAX_IDS_IN_DETAILS]}
-
-    misses = []
-    for name, value in scores.items():
-        if value is None:
-            continue
-        bound = thresholds.get(name, (None, None))[1]
-        result = record_metric(
-            name, value, min=None if bound is None else float(bound), scorer="retrieval", details=details
-        )
-        if result.passed is False:
-            misses.append(f"{name}={value:.4g} < {result.min:g}")
+    grades = judgments(relevant)
+    details = _retrieval_details(rank(retrieved), grades, k, gain, empty)
+    misses = _record_scores(scores, thresholds, details)
     if misses:
         raise AssertionError(
             f"retrieval below threshold: {', '.join(misses)}; "
-            f"retrieved top-{k}: {top_k}; relevant: {relevant_ids}"
+            f"retrieved top-{k}: {details['retrieved_top_k']}; relevant: {details['relevant_ids']}"
             + (" (truncated)" if len(grades) > _MAX_IDS_IN_DETAILS else "")
         )
     return scores

@@ -2,12 +2,12 @@
 
 ``assert_similar(actual, expected, min_score=0.7)`` is the test-facing call; ``similarity`` and the batched
 ``similarities`` only compute.  The embedder used when none is passed is, by default, the packaged
-all-MiniLM-L6-v2 behind the on-disk :class:`~pytest_llmops.scorers.embedding_cache.EmbeddingCache`; the plugin
+all-MiniLM-L6-v2 behind the on-disk :class:`~pytest_llmops.scorers.embeddings.cache.EmbeddingCache`; the plugin
 changes it with :func:`set_default_embedder` (ini option / fixture).
 
 ``embedder=`` accepts a spec string (``"sentence-transformers"``, ``"sentence-transformers:/model/dir"``,
 ``"lexical"``), which is resolved once per process and cached on disk like the default, or an
-:class:`~pytest_llmops.scorers.embedders.Embedder` object, which is used exactly as given (wrap it in a
+:class:`~pytest_llmops.scorers.embeddings.base.Embedder` object, which is used exactly as given (wrap it in a
 ``CachedEmbedder`` yourself to cache it).
 """
 
@@ -21,7 +21,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..record.recorder import record_metric
-from .embedders import Embedder, get_embedder, is_embedder, parse_spec
+from .embeddings.backends import get_embedder
+from .embeddings.base import Embedder, is_embedder, parse_spec
+from .embeddings.cache import EmbeddingCache
 
 _lock = threading.Lock()
 _default_spec: str | Embedder | None = None
@@ -84,8 +86,6 @@ def resolve_embedder(embedder: str | Embedder | None = None) -> Embedder:
         found = _resolved.get(key)
         if found is None:
             if _use_cache and _cache is None:
-                from .embedding_cache import EmbeddingCache
-
                 _cache = EmbeddingCache(_cache_dir)
             found = get_embedder(embedder, cache=_cache if _use_cache else None)
             _resolved[key] = found
