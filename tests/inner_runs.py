@@ -28,7 +28,7 @@ def run(pytester: pytest.Pytester, *args: str, subprocess: bool = False) -> tupl
     report.unlink(missing_ok=True)
     argv = ("-p", "no:cacheprovider", "-q", "--llmops-report=r.json", *args)
     result = pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
-    assert report.is_file(), result.stdout.str()[-3000:]
+    assert report.is_file(), result.stdout.str()[-3000:] + result.stderr.str()[-3000:]
     return result, load_report(report)
 
 

@@ -43,7 +43,7 @@ class RecorderWithApprovals:
             )
         golden_set, case = ref
         if self._state.option("update_goldens"):
-            from ..assets.golden_update import update_approved
+            from ..assets.goldens import update_approved
 
             changed = update_approved(Path(golden_set.path), {case.id: output})
             self._recorder.note(f"approved output {'updated' if changed else 'unchanged'} for case {case.id}")

@@ -64,7 +64,8 @@ def parametrize_golden(state: RunState, metafunc: pytest.Metafunc, mark: pytest.
     if not cases:
         metafunc.parametrize(
             "golden_case",
-            [pytest.param(None, marks=pytest.mark.skip(reason=f"no golden case of {path.name} matches tags {list(tags)}"))],
+            [pytest.param(None, marks=pytest.mark.skip(
+                reason=f"no golden case of {path.name} matches tags {list(tags)}"))],
             indirect=True, ids=["no-matching-cases"],
         )
         return

@@ -21,7 +21,8 @@ def config_reference() -> str:
         lines.append(f"| {flag} | {ini} | {default} | {opt.help} |")
     lines += ["", "| marker | usage |", "|---|---|"]
     for name, usage in MARKERS.items():
-        lines.append(f"| `{name}` | `@pytest.mark.{usage.split(':', 1)[0]}`: {usage.split(':', 1)[1].strip() if ':' in usage else ''} |")
+        signature, _, text = usage.partition(":")
+        lines.append(f"| `{name}` | `@pytest.mark.{signature}`: {text.strip()} |")
     return "\n".join([BEGIN, *lines, END])
 
 

@@ -29,7 +29,7 @@ def spec_for(state: RunState, mark: pytest.Mark) -> tuple[Any, dict[str, Any]]:
     from ..sampling.stats import validate_spec
 
     kwargs = dict(mark.kwargs)
-    for name, value in zip(("n", "min_pass_rate"), mark.args):
+    for name, value in zip(("n", "min_pass_rate"), mark.args, strict=False):
         if name in kwargs:
             raise ConfigError(f"@pytest.mark.sampling got {name} both as positional and keyword argument")
         kwargs[name] = value
@@ -136,7 +136,9 @@ def _run_one(function: Callable[..., Any], funcargs: dict[str, Any], index: int)
     return {"index": index, "outcome": outcome, "duration_s": round(time.perf_counter() - start, 6), "message": message}
 
 
-def _run_threaded_wave(function: Callable[..., Any], funcargs: dict[str, Any], wave: range, parallel: int) -> list[dict[str, Any]]:
+def _run_threaded_wave(
+    function: Callable[..., Any], funcargs: dict[str, Any], wave: range, parallel: int
+) -> list[dict[str, Any]]:
     with ThreadPoolExecutor(max_workers=min(parallel, len(wave)), thread_name_prefix="llmops-sample") as pool:
         futures = [pool.submit(contextvars.copy_context().run, _run_one, function, funcargs, i) for i in wave]
         return [future.result() for future in futures]
@@ -180,9 +182,11 @@ def _attach_costs(rec: Any, samples: list[dict[str, Any]]) -> None:
 def describe(info: dict[str, Any]) -> str:
     lo, hi = (info.get("interval") or (None, None))[:2]
     rate = info.get("rate")
-    interval = "" if lo is None else f", {info.get('confidence', 0.95):.0%} {info.get('interval_method')} [{lo:.2f}, {hi:.2f}]"
+    interval = "" if lo is None else (
+        f", {info.get('confidence', 0.95):.0%} {info.get('interval_method')} [{lo:.2f}, {hi:.2f}]")
+    valid = info.get("passes", 0) + info.get("failures", 0)
     parts = [
-        f"sampling {info.get('verdict')}: {info.get('passes')}/{info.get('passes', 0) + info.get('failures', 0)} valid samples passed"
+        f"sampling {info.get('verdict')}: {info.get('passes')}/{valid} valid samples passed"
         f" ({info.get('errors')} errored, {info.get('n_run')} of {info.get('n_planned')} run"
         f"{', stopped early' if info.get('stopped_early') else ''})",
         f"rate {'n/a' if rate is None else f'{rate:.2f}'}{interval}",

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ..errors import ConfigError
 from .state import RunState
 
 _SCORER_MODULE = "pytest_llmops.scorers.similarity"
@@ -85,10 +86,13 @@ def resolve_spec(state: RunState, spec: Any) -> Any:
     embedder = state.litellm_embedders.get(model)
     if embedder is None:
         from ..scorers.embedders import CallableEmbedder
-        from .calls import engine
+        from .calls import activate_calls
 
         def embed(texts: list[str]) -> list[list[float]]:
-            return engine(state).embed(texts, model=model).vectors
+            engine = activate_calls(state)  # starts this test's recording, like the llm fixture does
+            if engine is None:
+                raise ConfigError(f"embedder litellm:{model} is used outside a test; use it inside a test body")
+            return engine.embed(texts, model=model).vectors
 
         embedder = state.litellm_embedders[model] = CallableEmbedder("litellm", model, model, embed)
     return embedder

@@ -23,6 +23,29 @@ def short_message(text: str | None, limit: int = 500) -> str | None:
     return chosen if len(chosen) <= limit else chosen[: limit - 1] + "…"
 
 
+def _apply_phase(entry: dict[str, Any], when: str, outcome: str, wasxfail: bool, longrepr: str | None,
+                 error_kind: str | None) -> None:
+    """The test's outcome after one phase report (setup, call, teardown, or xdist's crash phase)."""
+    skipped = "xfailed" if wasxfail else "skipped"
+    if when == "call":
+        if outcome == "passed":
+            _set(entry, "xpassed" if wasxfail else "passed", None, None)
+        elif outcome == "skipped":
+            _set(entry, skipped, longrepr, None)
+        else:
+            _set(entry, "error" if error_kind else "failed", longrepr, error_kind or None)
+    elif when == "setup":
+        if outcome == "failed":
+            _set(entry, "error", longrepr, error_kind or "setup")
+        elif outcome == "skipped":
+            _set(entry, skipped, longrepr, None)
+    elif when == "teardown":
+        if outcome == "failed" and entry["outcome"] in ("passed", "xpassed", None):
+            _set(entry, "error", longrepr, "teardown")
+    elif outcome == "failed":  # xdist's "???" phase of a crashed worker and other unknown phases
+        _set(entry, "error", longrepr, error_kind or "crash")
+
+
 class RunCollector:
     def __init__(self) -> None:
         self.entries: dict[str, dict[str, Any]] = {}
@@ -53,28 +76,11 @@ class RunCollector:
         if longrepr and _CRASH_MARK in longrepr:
             _set(entry, "error", longrepr, "crash")
             return
-        if when == "call":
-            if outcome == "passed":
-                _set(entry, "xpassed" if wasxfail else "passed", None, None)
-            elif outcome == "skipped":
-                _set(entry, "xfailed" if wasxfail else "skipped", longrepr, None)
-            elif error_kind:
-                _set(entry, "error", longrepr, error_kind)
-            else:
-                _set(entry, "failed", longrepr, None)
-        elif when == "setup":
-            if outcome == "failed":
-                _set(entry, "error", longrepr, error_kind or "setup")
-            elif outcome == "skipped":
-                _set(entry, "xfailed" if wasxfail else "skipped", longrepr, None)
-        elif when == "teardown" and outcome == "failed":
-            if entry["outcome"] in ("passed", "xpassed", None):
-                _set(entry, "error", longrepr, "teardown")
-        elif outcome == "failed":  # xdist's "???" phase of a crashed worker and other unknown phases
-            _set(entry, "error", longrepr, error_kind or "crash")
+        _apply_phase(entry, when, outcome, wasxfail, longrepr, error_kind)
 
     def add_collection_error(self, nodeid: str, longrepr: str | None) -> None:
-        self.collection_errors.append({"nodeid": nodeid, "message": short_message(longrepr, 2000) or "collection error"})
+        message = short_message(longrepr, 2000) or "collection error"
+        self.collection_errors.append({"nodeid": nodeid, "message": message})
 
     def tests(self, only_recorded: bool = False) -> list[dict[str, Any]]:
         out = []
@@ -120,7 +126,9 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def compute_totals(tests: list[dict[str, Any]], *, cap_usd: float | None = None, cap_hit: bool = False) -> dict[str, Any]:
+def compute_totals(
+    tests: list[dict[str, Any]], *, cap_usd: float | None = None, cap_hit: bool = False
+) -> dict[str, Any]:
     outcomes: dict[str, int] = {}
     prompt = completion = total = calls = live = replayed = 0
     cost: float | None = 0.0
@@ -162,7 +170,8 @@ def compute_totals(tests: list[dict[str, Any]], *, cap_usd: float | None = None,
         "replayed_cost_usd": None if replayed_cost is None else round(replayed_cost, 8),
         "unpriced_models": sorted(unpriced),
         "latency": {
-            model: {"calls": len(vals), "p50_s": round(_p(sorted(vals), 50), 6), "p95_s": round(_p(sorted(vals), 95), 6)}
+            model: {"calls": len(vals), "p50_s": round(_p(sorted(vals), 50), 6),
+                    "p95_s": round(_p(sorted(vals), 95), 6)}
             for model, vals in sorted(latencies.items())
         },
         "cost_cap_usd": cap_usd,

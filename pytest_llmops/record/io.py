@@ -10,7 +10,8 @@ from ..common.atomic import write_atomic
 from ..errors import ReportError
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema" / "run-record.schema.json"
-_TOO_DEEP = "a value is nested too deeply (hundreds of levels of lists/objects); this is not a run record pytest-llmops wrote"
+_TOO_DEEP = ("a value is nested too deeply (hundreds of levels of lists/objects); "
+             "this is not a run record pytest-llmops wrote")
 _MAX_MESSAGE = 300  # characters of a schema message: the offending value can be megabytes long
 
 

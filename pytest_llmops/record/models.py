@@ -88,11 +88,13 @@ class TestEntry(_Model):
     file: str
     function: str
     cls: str | None = None
-    params: str | None = Field(default=None, description="pytest's parameter id, e.g. 'reset-password-support_answer@v2'")
+    params: str | None = Field(
+        default=None, description="pytest's parameter id, e.g. 'reset-password-support_answer@v2'")
     outcome: Outcome
     duration_s: float = 0.0
     message: str | None = Field(default=None, description="short failure/skip/error message")
-    error_kind: str | None = Field(default=None, description="for outcome 'error': setup, teardown, provider, budget, recording, crash, ...")
+    error_kind: str | None = Field(
+        default=None, description="for outcome 'error': setup, teardown, provider, budget, recording, crash, ...")
     markers: list[MarkerInfo] = Field(default_factory=list)
     metrics: list[Metric] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -125,7 +127,8 @@ class Totals(_Model):
     live_calls: int = 0
     replayed_calls: int = 0
     tokens: TokenTotals = Field(default_factory=TokenTotals)
-    cost_usd: float | None = Field(default=0.0, description="money actually spent on live calls; None when some price is unknown")
+    cost_usd: float | None = Field(
+        default=0.0, description="money actually spent on live calls; None when some price is unknown")
     replayed_cost_usd: float | None = 0.0
     unpriced_models: list[str] = Field(default_factory=list)
     latency: dict[str, LatencyStats] = Field(default_factory=dict, description="per model")

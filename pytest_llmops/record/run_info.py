@@ -74,7 +74,9 @@ def ci_info(environ: dict[str, str] | None = None) -> dict[str, Any] | None:
     return None
 
 
-def run_info(*, plugin_version: str, pytest_version: str, started_at: str, rootdir: Path, args: list[str]) -> dict[str, Any]:
+def run_info(
+    *, plugin_version: str, pytest_version: str, started_at: str, rootdir: Path, args: list[str]
+) -> dict[str, Any]:
     return {
         "plugin_version": plugin_version,
         "pytest_version": pytest_version,
