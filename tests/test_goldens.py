@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from pytest_llmops.assets.golden_update import update_approved
-from pytest_llmops.assets.goldens import GoldenCase, clear_cache, load_golden_set
+from pytest_llmops.assets.goldens import GoldenCase, clear_cache, load_golden_set, update_approved
 from pytest_llmops.errors import GoldenError
 
 DATA = Path(__file__).parent / "data" / "goldens"
@@ -142,7 +141,7 @@ def test_golden_case_model_refuses_unknown_fields_directly() -> None:
 
 
 def test_importing_goldens_does_not_import_yaml() -> None:
-    code = "import sys, pytest_llmops.assets.goldens, pytest_llmops.assets.golden_update; print('yaml' in sys.modules, 'filelock' in sys.modules)"
+    code = "import sys, pytest_llmops.assets.goldens, pytest_llmops.assets.goldens.update; print('yaml' in sys.modules, 'filelock' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent
     )
@@ -488,7 +487,7 @@ def test_update_json_unusual_layout_rewrites_only_that_case(tmp_path: Path) -> N
 
 
 def test_update_is_verified_before_writing(copy_of, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_llmops.assets import golden_update
+    from pytest_llmops.assets.goldens import update as golden_update
 
     path = copy_of("jsonl")
     content = path.read_bytes()

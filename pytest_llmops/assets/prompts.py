@@ -39,7 +39,7 @@ from typing import Any
 
 from ..common.canonical import content_digest
 from ..errors import PromptError
-from .yaml_source import YamlSourceError, format_loc, load_yaml_with_lines
+from .yaml_source import YamlDocument, YamlSourceError, format_loc, load_yaml_with_lines
 
 __all__ = ["PromptError", "PromptRegistry", "PromptVersion", "content_hash", "natural_key", "parse_ref"]
 
@@ -265,9 +265,8 @@ class _PromptFile:
     versions: dict[str, PromptVersion]  # in natural order
 
 
-def _load_prompt_file(name: str, path: Path) -> _PromptFile:
-    from pydantic import ValidationError
-
+def _read_prompt_doc(path: Path) -> YamlDocument:
+    """The prompt file's YAML with line numbers; its data a mapping (version keys ``1:`` made strings)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -284,24 +283,34 @@ def _load_prompt_file(name: str, path: Path) -> _PromptFile:
         )
     versions = data.get("versions")
     if isinstance(versions, dict):  # YAML `1:` / `1.0:` keys are ints/floats; version names are strings
-        data = {**data, "versions": {str(k) if isinstance(k, (int, float)) else k: v for k, v in versions.items()}}
+        doc.data = {**data, "versions": {str(k) if isinstance(k, (int, float)) else k: v for k, v in versions.items()}}
+    return doc
+
+
+def _schema_problem(err: Any, path: Path, doc: YamlDocument) -> str:
+    """One pydantic error of a prompt file as ``file:line: problem``."""
+    loc = format_loc(err["loc"])
+    line = doc.line_of(loc)
+    where = f"{path}:{line}" if line else str(path)
+    if err["type"] == "extra_forbidden":
+        problem = f"unknown field {loc!r}"
+    elif err["type"] == "missing":
+        problem = f"missing field {loc!r}"
+    else:
+        detail = str(err["msg"]).removeprefix("Value error, ")
+        problem = f"field {loc!r}: {detail} (got {err.get('input')!r:.60})"
+    return f"  {where}: {problem}"
+
+
+def _validated_spec(name: str, path: Path, doc: YamlDocument) -> Any:
+    """The file's data checked against the prompt-file schema; :class:`PromptError` lists the problems."""
+    from pydantic import ValidationError
+
     file_spec, _ = _schema()
     try:
-        spec = file_spec.model_validate(data)
+        spec = file_spec.model_validate(doc.data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors()[:20]:
-            loc = format_loc(err["loc"])
-            line = doc.line_of(loc)
-            where = f"{path}:{line}" if line else str(path)
-            if err["type"] == "extra_forbidden":
-                problem = f"unknown field {loc!r}"
-            elif err["type"] == "missing":
-                problem = f"missing field {loc!r}"
-            else:
-                detail = str(err["msg"]).removeprefix("Value error, ")
-                problem = f"field {loc!r}: {detail} (got {err.get('input')!r:.60})"
-            problems.append(f"  {where}: {problem}")
+        problems = [_schema_problem(err, path, doc) for err in exc.errors()[:20]]
         raise PromptError(f"invalid prompt file {path}:\n" + "\n".join(problems)) from None
     if spec.name is not None and spec.name != name:
         raise PromptError(
@@ -310,38 +319,48 @@ def _load_prompt_file(name: str, path: Path) -> _PromptFile:
         )
     if not spec.versions:
         raise PromptError(f"prompt file {path}:{doc.line_of('versions')}: 'versions' is empty; add a version")
+    return spec
 
-    loaded: dict[str, PromptVersion] = {}
-    for version in sorted(spec.versions, key=natural_key):
-        vspec = spec.versions[version]
-        base = f"versions.{version}"
-        if vspec.template is not None:
-            messages = ({"role": "user", "content": vspec.template},)
-            lines = (doc.line_of(f"{base}.template"),)
-        else:
-            messages = tuple({"role": m.role, "content": m.content} for m in vspec.messages or [])
-            lines = tuple(doc.line_of(f"{base}.messages[{i}].content") for i in range(len(messages)))
-        for key, value in (("params", vspec.params), ("metadata", vspec.metadata)):
-            try:
-                json.dumps(value, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise PromptError(
-                    f"prompt file {path}:{doc.line_of(f'{base}.{key}')}: {base}.{key} must hold plain JSON-like "
-                    f"values (strings, numbers, bools, lists, mappings): {exc}"
-                ) from None
-        params = copy.deepcopy(vspec.params)
-        loaded[version] = PromptVersion(
-            name=name,
-            version=version,
-            description=vspec.description,
-            model=vspec.model,
-            params=params,
-            metadata=copy.deepcopy(vspec.metadata),
-            messages=messages,
-            source=path,
-            hash=content_hash(list(messages), vspec.model, params),
-            message_lines=lines,
-        )
+
+def _load_version(name: str, version: str, vspec: Any, path: Path, doc: YamlDocument) -> PromptVersion:
+    """One validated version spec as a :class:`PromptVersion` (with the file line of each message)."""
+    base = f"versions.{version}"
+    if vspec.template is not None:
+        messages = ({"role": "user", "content": vspec.template},)
+        lines = (doc.line_of(f"{base}.template"),)
+    else:
+        messages = tuple({"role": m.role, "content": m.content} for m in vspec.messages or [])
+        lines = tuple(doc.line_of(f"{base}.messages[{i}].content") for i in range(len(messages)))
+    for key, value in (("params", vspec.params), ("metadata", vspec.metadata)):
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise PromptError(
+                f"prompt file {path}:{doc.line_of(f'{base}.{key}')}: {base}.{key} must hold plain JSON-like "
+                f"values (strings, numbers, bools, lists, mappings): {exc}"
+            ) from None
+    params = copy.deepcopy(vspec.params)
+    return PromptVersion(
+        name=name,
+        version=version,
+        description=vspec.description,
+        model=vspec.model,
+        params=params,
+        metadata=copy.deepcopy(vspec.metadata),
+        messages=messages,
+        source=path,
+        hash=content_hash(list(messages), vspec.model, params),
+        message_lines=lines,
+    )
+
+
+def _load_prompt_file(name: str, path: Path) -> _PromptFile:
+    doc = _read_prompt_doc(path)
+    spec = _validated_spec(name, path, doc)
+    loaded = {
+        version: _load_version(name, version, spec.versions[version], path, doc)
+        for version in sorted(spec.versions, key=natural_key)
+    }
     current = spec.current if spec.current is not None else list(loaded)[-1]
     if current not in loaded:
         raise PromptError(
@@ -423,10 +442,6 @@ class PromptRegistry:
         """``registry.resolve("support_answer@v2")``; a bare name gives the current version."""
         name, version = parse_ref(ref)
         return self.get(name, version)
-
-    def all_versions(self) -> list[PromptVersion]:
-        """Every version of every prompt (loads all files)."""
-        return [self.get(name, v) for name in self.names() for v in self.versions(name)]
 
     def clear_cache(self) -> None:
         with self._lock:
