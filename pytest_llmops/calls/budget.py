@@ -106,8 +106,8 @@ def check_budget(
     if usd is not None:
         if totals["unpriced_models"]:
             violations.append(
-                f"cost budget usd<={usd:g} cannot be checked: no price for model(s) {', '.join(totals['unpriced_models'])}"
-                " (set llmops_prices)"
+                f"cost budget usd<={usd:g} cannot be checked: no price for model(s) "
+                f"{', '.join(totals['unpriced_models'])} (set llmops_prices)"
             )
         if totals["usd"] > usd:
             violations.append(
@@ -118,6 +118,7 @@ def check_budget(
         violations.append(f"{totals['tokens']} tokens over {totals['calls']} call(s) exceed budget tokens<={tokens}")
     if p95_latency_s is not None and totals["p95_latency_s"] is not None and totals["p95_latency_s"] > p95_latency_s:
         violations.append(
-            f"p95 latency {totals['p95_latency_s']:.3f}s over {totals['calls']} call(s) exceeds budget p95_latency_s<={p95_latency_s:g}"
+            f"p95 latency {totals['p95_latency_s']:.3f}s over {totals['calls']} call(s) exceeds budget "
+            f"p95_latency_s<={p95_latency_s:g}"
         )
     return violations

@@ -36,6 +36,10 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .litellm_loader import ORIGINAL_ATTR as _ORIGINAL_ATTR
+from .litellm_loader import forget_originals, quiet_litellm, remember_original
+from .litellm_loader import original as original  # re-exported: the unpatched litellm function
+
 if TYPE_CHECKING:
     from .engine import CallEngine
 
@@ -49,8 +53,6 @@ ENTRY_POINTS: dict[str, tuple[str, bool]] = {
     "atext_completion": ("text_completion", True),
 }
 
-_ORIGINAL_ATTR = "__llmops_original__"
-_originals: dict[str, Callable[..., Any]] = {}
 _active: CallEngine | None = None
 _lock = threading.RLock()
 _finder: _LitellmImportHook | None = None
@@ -92,18 +94,6 @@ def _engine_for_call() -> CallEngine | None:
 
 def active() -> CallEngine | None:
     return _active
-
-
-def original(name: str) -> Callable[..., Any]:
-    """The unpatched litellm function ``name`` (imports litellm)."""
-    from .engine import load_litellm
-
-    litellm = load_litellm()
-    with _lock:
-        if name in _originals:
-            return _originals[name]
-    func = getattr(litellm, name)
-    return getattr(func, _ORIGINAL_ATTR, func)
 
 
 def is_patched() -> bool:
@@ -164,22 +154,9 @@ def patch_litellm(module: Any) -> None:
             func = getattr(module, name, None)
             if func is None or hasattr(func, _ORIGINAL_ATTR):
                 continue
-            _originals[name] = func
+            remember_original(name, func)
             setattr(module, name, _make_wrapper(name, func))
         quiet_litellm(module)
-
-
-def quiet_litellm(module: Any) -> None:
-    """No 'Give Feedback / Get Help' banners or debug chatter in test output."""
-    import logging
-
-    try:
-        module.suppress_debug_info = True
-        module.set_verbose = False
-    except Exception:  # pragma: no cover - exotic module proxies
-        pass
-    for logger_name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
-        logging.getLogger(logger_name).setLevel(logging.WARNING)
 
 
 class _PatchingLoader(importlib.abc.Loader):
@@ -259,4 +236,4 @@ def uninstall() -> None:
                 func = getattr(module, name, None)
                 if func is not None and hasattr(func, _ORIGINAL_ATTR):
                     setattr(module, name, getattr(func, _ORIGINAL_ATTR))
-        _originals.clear()
+        forget_originals()

@@ -59,7 +59,9 @@ def cassette_path_for(recordings_dir: Path, nodeid: str) -> Path:
 class Cassette:
     """The recorded entries of one test; thread-safe lookups and additions."""
 
-    def __init__(self, path: Path, nodeid: str, entries: dict[str, dict[str, Any]] | None = None, existed: bool = False):
+    def __init__(
+        self, path: Path, nodeid: str, entries: dict[str, dict[str, Any]] | None = None, existed: bool = False
+    ) -> None:
         self.path = Path(path)
         self.nodeid = nodeid
         self.entries: dict[str, dict[str, Any]] = dict(entries or {})
@@ -111,7 +113,7 @@ class Cassette:
         return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     def save(self) -> bool:
-        """Write the file atomically if anything changed; an empty cassette deletes the file.  Returns whether it wrote."""
+        """Write the file atomically if anything changed; an empty cassette deletes the file.  True if it wrote."""
         if not self.dirty:
             return False
         if not self.entries:
@@ -124,39 +126,55 @@ class Cassette:
         return True
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """Parse and validate a cassette file; RecordingError naming the file and position/field otherwise."""
-    hint = "fix or delete the file and re-record with --llmops-record-mode=once"
+_HINT = "fix or delete the file and re-record with --llmops-record-mode=once"
+
+
+def _parse(path: Path) -> Any:
+    """The JSON in a cassette file; RecordingError naming the file (and position) when it cannot be read."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise RecordingError(f"{path}: cassette is not UTF-8 text (byte {exc.start}); {hint}") from None
+        raise RecordingError(f"{path}: cassette is not UTF-8 text (byte {exc.start}); {_HINT}") from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot read cassette ({exc.strerror or exc})") from None
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise RecordingError(f"{path}:{exc.lineno}:{exc.colno}: cassette is not valid JSON ({exc.msg}); {hint}") from None
+        raise RecordingError(
+            f"{path}:{exc.lineno}:{exc.colno}: cassette is not valid JSON ({exc.msg}); {_HINT}"
+        ) from None
     except RecursionError:
-        raise RecordingError(f"{path}: cassette JSON is nested too deeply to be a recording; {hint}") from None
+        raise RecordingError(f"{path}: cassette JSON is nested too deeply to be a recording; {_HINT}") from None
+
+
+def _check_entry(where: str, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        raise RecordingError(f"{where} must be an object, got {type(entry).__name__}; {_HINT}")
+    missing = [f for f in _REQUIRED_ENTRY_FIELDS if f not in entry]
+    if missing:
+        raise RecordingError(f"{where} lacks field(s) {', '.join(missing)}; {_HINT}")
+    if not (
+        isinstance(entry["key"], str) and isinstance(entry["response"], dict) and isinstance(entry["request"], dict)
+    ):
+        raise RecordingError(f"{where}: 'key' must be a string and 'request'/'response' objects; {_HINT}")
+    if not isinstance(entry["sample"], int) or not isinstance(entry["occurrence"], int):
+        raise RecordingError(f"{where}: 'sample' and 'occurrence' must be integers; {_HINT}")
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Parse and validate a cassette file; RecordingError naming the file and position/field otherwise."""
+    doc = _parse(path)
     if not isinstance(doc, dict):
-        raise RecordingError(f"{path}: cassette must be a JSON object, got {type(doc).__name__}; {hint}")
+        raise RecordingError(f"{path}: cassette must be a JSON object, got {type(doc).__name__}; {_HINT}")
     if doc.get("version") != CASSETTE_VERSION:
-        raise RecordingError(f"{path}: field 'version': expected {CASSETTE_VERSION}, got {doc.get('version')!r}; {hint}")
+        raise RecordingError(
+            f"{path}: field 'version': expected {CASSETTE_VERSION}, got {doc.get('version')!r}; {_HINT}"
+        )
     entries = doc.get("entries")
     if not isinstance(entries, list):
-        raise RecordingError(f"{path}: field 'entries' must be a list, got {type(entries).__name__}; {hint}")
+        raise RecordingError(f"{path}: field 'entries' must be a list, got {type(entries).__name__}; {_HINT}")
     for i, entry in enumerate(entries):
-        where = f"{path}: entries[{i}]"
-        if not isinstance(entry, dict):
-            raise RecordingError(f"{where} must be an object, got {type(entry).__name__}; {hint}")
-        missing = [f for f in _REQUIRED_ENTRY_FIELDS if f not in entry]
-        if missing:
-            raise RecordingError(f"{where} lacks field(s) {', '.join(missing)}; {hint}")
-        if not isinstance(entry["key"], str) or not isinstance(entry["response"], dict) or not isinstance(entry["request"], dict):
-            raise RecordingError(f"{where}: 'key' must be a string and 'request'/'response' objects; {hint}")
-        if not isinstance(entry["sample"], int) or not isinstance(entry["occurrence"], int):
-            raise RecordingError(f"{where}: 'sample' and 'occurrence' must be integers; {hint}")
+        _check_entry(f"{path}: entries[{i}]", entry)
     return doc
 
 

@@ -107,7 +107,9 @@ def canonicalize(value: Any) -> Any:
 
 def key_params(params: dict[str, Any]) -> dict[str, Any]:
     """The answer-determining subset of ``params``, canonicalised (``None`` values dropped)."""
-    return {name: canonicalize(params[name]) for name in sorted(params) if name in KEY_PARAMS and params[name] is not None}
+    return {
+        name: canonicalize(params[name]) for name in sorted(params) if name in KEY_PARAMS and params[name] is not None
+    }
 
 
 def canonical_json(value: Any) -> str:
@@ -116,7 +118,12 @@ def canonical_json(value: Any) -> str:
 
 def request_identity(kind: str, model: str, payload: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Everything that identifies a request apart from sample and occurrence."""
-    return {"kind": kind, "model": model, PAYLOAD_FIELD.get(kind, "payload"): canonicalize(payload), "params": key_params(params)}
+    return {
+        "kind": kind,
+        "model": model,
+        PAYLOAD_FIELD.get(kind, "payload"): canonicalize(payload),
+        "params": key_params(params),
+    }
 
 
 def identity_digest(identity: dict[str, Any]) -> str:

@@ -32,7 +32,9 @@ def validate_prices(prices: Mapping[str, object], *, where: str = "llmops prices
     out: dict[str, tuple[float, float]] = {}
     for model, pair in prices.items():
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise ConfigError(f"{where}: price of {model!r} must be (usd per 1M input tokens, usd per 1M output tokens), got {pair!r}")
+            raise ConfigError(
+                f"{where}: price of {model!r} must be (usd per 1M input tokens, usd per 1M output tokens), got {pair!r}"
+            )
         try:
             p_in, p_out = float(pair[0]), float(pair[1])
         except (TypeError, ValueError):
@@ -57,7 +59,9 @@ def _litellm_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
     import litellm  # noqa: PLC0415 - only reached on live calls, where litellm is loaded anyway
 
     try:
-        p_cost, c_cost = litellm.cost_per_token(model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+        p_cost, c_cost = litellm.cost_per_token(
+            model=model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens
+        )
     except Exception:  # litellm raises bare Exception / NotFoundError for unmapped models
         return None
     total = float(p_cost or 0.0) + float(c_cost or 0.0)
