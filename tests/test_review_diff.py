@@ -14,7 +14,8 @@ import pytest
 
 from pytest_llmops.errors import ConfigError, ReportError
 from pytest_llmops.review import synthetic as syn
-from pytest_llmops.review.diff import DiffOptions, _variant, diff_records
+from pytest_llmops.review.compare_goldens import _variant
+from pytest_llmops.review.diff import DiffOptions, diff_records
 from pytest_llmops.review.failon import failing_reasons, options_for_rules, parse_fail_on
 
 GOLDEN = "goldens/faq.jsonl"

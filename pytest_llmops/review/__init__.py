@@ -2,6 +2,10 @@
 
 * :mod:`.diff` — :func:`~.diff.diff_records` matches tests by node id and classifies every change
   (regressions, improvements, noise, errors, prompt changes, added/removed) into a :class:`~.diff.DiffResult`.
+  It runs the comparisons of :mod:`.compare_tests` (outcomes, sampled rates, metric bounds, per-test growth),
+  :mod:`.compare_goldens` (paired golden sets), :mod:`.compare_run` (totals, run growth, metric means,
+  aggregates) and :mod:`.compare_prompts` over the :class:`~.views.TestView` objects of :mod:`.views`; the
+  values they report are in :mod:`.findings`, thresholds in :mod:`.options`, number formats in :mod:`.format`.
 * :mod:`.stats` — the one-sided tests behind "significant" (Boschloo, McNemar, Wilcoxon + Holm, Wilson).
 * :mod:`.failon` — the ``--fail-on`` grammar (``regression``, ``metric:recall@5:0.02``, ``cost:10%``...).
 * :mod:`.markdown` / :mod:`.html` — the PR comment (≤ 65,000 characters) and a self-contained HTML report.

@@ -55,13 +55,14 @@ def _alpha(value: str) -> float:
 
 
 def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
-    from .diff import DiffOptions
+    from .options import DiffOptions
 
     d = DiffOptions()
     parser.add_argument("--alpha", type=_alpha, default=d.alpha,
                         help=f"significance level of the one-sided tests (default {d.alpha})")
     parser.add_argument("--cost-threshold", type=_percent, default=d.cost_pct, metavar="PCT",
-                        help=f"cost increase that counts as a regression, run total or per test (default {d.cost_pct:g}%%)")
+                        help="cost increase that counts as a regression, run total or per test "
+                             f"(default {d.cost_pct:g}%%)")
     parser.add_argument("--tokens-threshold", type=_percent, default=d.tokens_pct, metavar="PCT",
                         help=f"token increase that counts as a regression (default {d.tokens_pct:g}%%)")
     parser.add_argument("--latency-threshold", type=_percent, default=d.latency_pct, metavar="PCT",
@@ -76,8 +77,8 @@ def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> tuple[Any, list[Any]]:
-    from .diff import DiffOptions
     from .failon import options_for_rules, parse_fail_on
+    from .options import DiffOptions
 
     rules = parse_fail_on(getattr(args, "fail_on", None), default="none")
     options = DiffOptions(alpha=args.alpha, cost_pct=args.cost_threshold, tokens_pct=args.tokens_threshold,

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from .diff import DiffOptions, DiffResult
+    from .diff import DiffResult
+    from .options import DiffOptions
 
 GRAMMAR = "regression | none | metric:NAME:ABS | metric:NAME:PCT% | cost:PCT% | tokens:PCT% | latency:PCT%"
 
@@ -75,7 +76,8 @@ def parse_fail_on(text: str | None, default: str = "none") -> list[FailRule]:
             rules.append(FailRule("metric", name.strip(), value, relative))
         elif head in ("cost", "tokens", "latency"):
             if not rest.strip().endswith("%"):
-                raise ConfigError(f"--fail-on rule {part!r}: write the allowed increase as a percentage, e.g. {head}:10%")
+                raise ConfigError(f"--fail-on rule {part!r}: write the allowed increase as a percentage, "
+                                  f"e.g. {head}:10%")
             value, _ = _number(rest, part)
             rules.append(FailRule(head, None, value, True))
         else:
@@ -111,5 +113,6 @@ def failing_reasons(rules: list[FailRule], result: DiffResult) -> list[str]:
         elif rule.kind in ("cost", "tokens", "latency"):
             hits = [f for f in result.regressions if f.kind == rule.kind]
             if hits:
-                reasons.append(f"fail-on {rule.text()}: {len(hits)} finding(s), e.g. {hits[0].subject}: {hits[0].detail}")
+                reasons.append(f"fail-on {rule.text()}: {len(hits)} finding(s), "
+                               f"e.g. {hits[0].subject}: {hits[0].detail}")
     return reasons

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import stats
-from .diff import DiffResult, fmt_num, test_views
+from .diff import DiffResult
+from .format import fmt_num
 from .load import ReviewRecord, as_review_record, gc_paused
+from .views import test_views
 
 TEMPLATES = Path(__file__).with_name("templates")
 MAX_BARS = 30
@@ -112,8 +114,8 @@ def _figures(result: DiffResult, base_views: dict[str, Any], head_views: dict[st
                   for m in result.metric_changes]
         colors = ["#2a9d55" if (d >= 0) == m.higher_is_better or d == 0 else "#d1495b"
                   for d, m in zip(deltas, result.metric_changes, strict=True)]
-        fig = go.Figure(go.Bar(x=names, y=deltas, marker_color=colors,
-                               text=[f"{fmt_num(m.base_mean)} → {fmt_num(m.head_mean)}" for m in result.metric_changes]))
+        labels = [f"{fmt_num(m.base_mean)} → {fmt_num(m.head_mean)}" for m in result.metric_changes]
+        fig = go.Figure(go.Bar(x=names, y=deltas, marker_color=colors, text=labels))
         fig.update_layout(title="Metric means over matched tests: change head vs base, % (green: better, red: worse)",
                           height=380, margin={"l": 60, "r": 20, "t": 50, "b": 100}, yaxis_title="Δ mean, % of base")
         figures.append(("fig-metrics", "Metric deltas", fig))
@@ -161,7 +163,7 @@ def _render(base: ReviewRecord, head: ReviewRecord, result: DiffResult) -> str:
     base_views, head_views = test_views(base), test_views(head)
     groups = []
     for g in result.golden_groups:
-        metric_names = sorted({n for c in g.cases for n in c.head_metrics} | {n for c in g.cases for n in c.base_metrics})
+        metric_names = sorted({n for c in g.cases for n in (*c.head_metrics, *c.base_metrics)})
         cases = []
         for i, c in enumerate(g.cases):
             changed = c.base_outcome != c.head_outcome

@@ -11,7 +11,9 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .diff import DiffResult, Finding, fmt_num
+from .diff import DiffResult
+from .findings import Finding, GroupMetric
+from .format import fmt_num, fmt_pct, fmt_s, fmt_usd
 
 MAX_CHARS = 65_000
 TEMPLATES = Path(__file__).with_name("templates")
@@ -82,6 +84,10 @@ def _finding_rows(findings: list[Finding], numbered: bool = False) -> list[list[
     return rows
 
 
+def _golden_metric_text(m: GroupMetric) -> str:
+    return f"{m.name} {fmt_num(m.base_mean)} → {fmt_num(m.head_mean)} (Holm p {m.p_worse_holm:.3g})"
+
+
 def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
     fcols = ["kind", "test / subject", "base", "head", "detail"]
     sections = [
@@ -99,8 +105,7 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
                  ["golden set", "cases", "base pass", "head pass", "pass→fail / fail→pass", "McNemar p", "metrics"],
                  [[code(g.key), str(g.pairs), f"{g.base_passes}/{g.judged_pairs}", f"{g.head_passes}/{g.judged_pairs}",
                    f"{g.worse} / {g.better}", f"{g.p_worse:.3g}",
-                   cell("; ".join(f"{m.name} {fmt_num(m.base_mean)} → {fmt_num(m.head_mean)} (Holm p {m.p_worse_holm:.3g})"
-                                  for m in g.metrics) or "—")]
+                   cell("; ".join(_golden_metric_text(m) for m in g.metrics) or "—")]
                   for g in result.golden_groups], limit),
         _section("metrics", "Metric means over matched tests", ["metric", "tests", "base", "head", "Δ", "tolerance"],
                  [[code(m.name), str(m.tests), fmt_num(m.base_mean), fmt_num(m.head_mean),
@@ -207,8 +212,8 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
 
 
 def _run_summary(record: Any) -> tuple[Any, list[Any]]:
-    from .diff import run_side, test_views
     from .load import as_review_record
+    from .views import run_side, test_views
 
     rec = as_review_record(record, "run")
     views = test_views(rec)
@@ -224,8 +229,6 @@ def render_run_text(record: Any, *, limit: int = 50) -> str:
     if side.pass_rate is not None and side.interval:
         lines.append(f"  pass rate: {side.pass_rate:.1%} (95% Wilson {side.interval[0]:.1%}–{side.interval[1]:.1%}, "
                      f"{side.passes}/{side.judged})")
-    from .diff import fmt_s, fmt_usd
-
     lines.append(f"  cost (spent + replayed): {fmt_usd(side.cost_usd)}   tokens: {side.tokens:,}   "
                  f"p95 latency: {fmt_s(side.p95_latency_s)}")
     if side.commit:
@@ -243,14 +246,13 @@ def render_run_text(record: Any, *, limit: int = 50) -> str:
 
 
 def render_run_markdown(record: Any, *, max_chars: int = MAX_CHARS) -> str:
-    from .diff import fmt_pct, fmt_s, fmt_usd
-
     side, views = _run_summary(record)
     template = _env().get_template("run.md.j2")
     failed = [[code(v.nodeid), cell(v.message)] for v in views if v.outcome == "failed"]
     errors = [[code(v.nodeid), cell(v.error_kind), cell(v.message)] for v in views if v.outcome == "error"]
     rate = "n/a" if side.pass_rate is None or side.interval is None else (
-        f"{fmt_pct(side.pass_rate)} [{fmt_pct(side.interval[0])}, {fmt_pct(side.interval[1])}] ({side.passes}/{side.judged})")
+        f"{fmt_pct(side.pass_rate)} [{fmt_pct(side.interval[0])}, {fmt_pct(side.interval[1])}] "
+        f"({side.passes}/{side.judged})")
     text = ""
     for limit in _ROW_LIMITS:
         text = template.render(

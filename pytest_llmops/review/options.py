@@ -1,0 +1,23 @@
+"""The thresholds of a diff (:class:`DiffOptions`); ``--fail-on`` rules and CLI flags set them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """Thresholds of the diff.  Percentages are increases relative to base (20.0 means +20%)."""
+
+    alpha: float = 0.05
+    cost_pct: float = 20.0
+    tokens_pct: float = 20.0
+    latency_pct: float = 50.0
+    per_test_cost: bool = True
+    min_test_cost_delta_usd: float = 0.001
+    min_test_tokens_delta: int = 100
+    # p95 latency must also grow by this much: loopback/replay jitter is not a regression
+    min_latency_delta_s: float = 0.25
+    metric_tolerances: dict[str, tuple[float, bool]] = field(default_factory=dict)  # name -> (amount, relative)
+    prompt_edit_is_regression: bool = True
+    sampled_flip_is_regression: bool = False
