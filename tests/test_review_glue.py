@@ -16,7 +16,7 @@ from pytest_llmops.review import synthetic as syn
 class State:
     def __init__(self, baseline: Path | None, fail_on: str | None) -> None:
         self.baseline_path = baseline
-        self._options = {"fail_on": fail_on}
+        self._options = {"fail_on": fail_on, "correction": "fdr"}
         self.final_lines: list[str] = []
 
     def option(self, dest: str) -> Any:

@@ -73,7 +73,7 @@ def test_report_renders_in_headless_chromium(report: Path, tmp_path: Path) -> No
     assert dom.count('class="main-svg"') >= 4
     # the numbers a reviewer reads
     assert "93.3% [70.2%, 98.8%] (14/15)" in dom and "50.0% [26.8%, 73.2%] (7/14)" in dom
-    assert "❌ 14 regressions" in dom
+    assert "❌ 8 regressions" in dom  # issue 13: golden cases are evidence of their group
     assert "exact McNemar p = 0.0312" in dom
     # the drill-down of a golden case: judge reasoning, retrieved ids, prompt messages, output
     assert "invents a policy" in dom and "kb-99" in dom and "question 0" in dom and "answer 0" in dom

@@ -47,13 +47,18 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
 
     rules = parse_fail_on(state.option("fail_on"), default="regression")
     base = load_review_record(Path(baseline))
-    result = diff_records(base, head, options_for_rules(rules, DiffOptions()), base_label=Path(baseline).name,
-                          head_label="this run")
+    options = options_for_rules(rules, DiffOptions(correction=state.option("correction") or "fdr"))
+    result = diff_records(base, head, options, base_label=Path(baseline).name, head_label="this run")
     lines = state.final_lines
     lines.append(f"llmops baseline {Path(baseline).name}: {result.headline()}")
     lines.extend(f"  {line}" for line in top_regressions(result, TOP))
+    if result.unconfirmed:
+        lines.append(f"  {len(result.unconfirmed)} unconfirmed flip(s) (one live sample each; not regressions): "
+                     + ", ".join(f.subject for f in result.unconfirmed[:3])
+                     + (" ..." if len(result.unconfirmed) > 3 else ""))
     if result.errors:
         lines.append(f"  {len(result.errors)} test(s) errored (infrastructure; not counted as regressions)")
+    lines.append(f"  {result.family_text()}")
     reasons = failing_reasons(rules, result)
     lines.extend(f"  session fails: {reason}" for reason in reasons)
     if os.environ.get("GITHUB_STEP_SUMMARY"):

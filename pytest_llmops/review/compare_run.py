@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import power, stats
+from .family import Comparison
 from .findings import Finding, MetricChange, RunSide, TotalRow, Verdicts
 from .format import fmt_int, fmt_num, fmt_pct, fmt_rel, fmt_s, fmt_usd, rel_change
 from .load import ReviewRecord
 from .options import DiffOptions
-from .views import ERROR, TestView
+from .views import ERROR, FAIL, PASS, TestView
 
 
 def _rate(side: RunSide) -> str:
@@ -44,8 +46,41 @@ def totals(base: RunSide, head: RunSide) -> list[TotalRow]:
     ]
 
 
+def run_passrate(base_views: dict[str, TestView], head_views: dict[str, TestView],
+                 options: DiffOptions) -> Comparison | None:
+    """The pass rate of the single live tests (one sample each, neither sampled nor golden) over the matched
+    tests judged in both runs, paired per test (exact McNemar): many unconfirmed flips together can be a
+    regression that no single one of them shows.  Deterministic tests, golden cases and sampled tests are
+    judged on their own and are not counted twice."""
+    both = worse = better = neither = 0
+    for nodeid in base_views.keys() & head_views.keys():
+        bv, hv = base_views[nodeid], head_views[nodeid]
+        if not (bv.live or hv.live) or bv.case_id is not None or bv.sampling is not None or hv.sampling is not None:
+            continue
+        b, h = bv.outcome, hv.outcome
+        if (b in PASS or b == FAIL) and (h in PASS or h == FAIL):
+            both += b in PASS and h in PASS
+            worse += b in PASS and h == FAIL
+            better += b == FAIL and h in PASS
+            neither += b == FAIL and h == FAIL
+    n = both + worse + better + neither
+    if n == 0:
+        return None
+    mde = power.mde_paired_rates(worse + better, n, options.alpha)
+    return Comparison(
+        kind="run-passrate", better_kind="run-passrate-better", subject=f"{n} single live tests",
+        base=f"{both + worse}/{n} pass", head=f"{both + better}/{n} pass", test="exact McNemar",
+        p_worse=stats.mcnemar_pvalue(worse, better), p_better=stats.mcnemar_pvalue(better, worse),
+        effect=(worse - better) / n, unit="pp", interval=power.newcombe_paired(both, worse, better, neither),
+        mde=mde, practical=options.min_effect, n_text="tests", noise_kind="run-noise", list_noise=False,
+        min_p=0.5 ** (worse + better),
+        needs_n=power.n_paired_rates(worse + better, n, options.min_effect, options.alpha)
+        if mde > options.min_effect else None, note=f"{worse} test(s) pass → fail, {better} fail → pass")
+
+
 def run_growth(base: RunSide, head: RunSide, options: DiffOptions) -> Verdicts:
-    """Whole-run cost, tokens and p95 latency: up more than the threshold is a regression, down is an improvement."""
+    """Whole-run cost, tokens and p95 latency of a deterministic pair (every call replayed): up more than the
+    threshold is a regression, down is an improvement.  With live calls :mod:`.growth` tests the rise instead."""
     verdicts = Verdicts()
     checks: tuple[tuple[str, float | None, float | None, float, Callable[[float], str]], ...] = (
         ("cost", base.cost_usd, head.cost_usd, options.cost_pct, fmt_usd),

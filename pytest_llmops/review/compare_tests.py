@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from . import stats
+from . import power, stats
+from .family import Comparison
 from .findings import Change, ErrorEntry, Finding, Verdicts
 from .format import fmt_int, fmt_num, fmt_usd
 from .options import DiffOptions
@@ -22,10 +23,14 @@ class TestChanges(Verdicts):
     new_failures_base_errored: list[Change] = field(default_factory=list)
     other_changes: list[Change] = field(default_factory=list)
     still_failing: list[Change] = field(default_factory=list)
+    unconfirmed: list[Finding] = field(default_factory=list)  # one live sample flipped: not a regression
+    comparisons: list[Comparison] = field(default_factory=list)  # sampled tests, decided with the family
 
 
 # (relative change, node id, base value, head value) of one test that grew past its threshold
 Growth = tuple[float, str, float, float]
+
+ADVICE = "one live sample; add @pytest.mark.sampling(n=...) to confirm (pytest-llmops calibrate suggests n)"
 
 
 @dataclass
@@ -34,75 +39,114 @@ class _Grown:
     tokens: list[Growth] = field(default_factory=list)
 
 
+def deterministic(b: TestView, h: TestView) -> bool:
+    """Every model call was replayed in both runs (or there were none): the outcome is not a sample."""
+    return not b.live and not h.live
+
+
 def compare_tests(base_views: dict[str, TestView], head_views: dict[str, TestView],
                   options: DiffOptions) -> TestChanges:
-    """Compare every test present in both runs; per-test cost/token growth is summarized in one finding per kind."""
+    """Compare every test present in both runs; per-test cost/token growth is summarized in one finding per kind.
+
+    Golden items are judged by their group (:mod:`.compare_goldens`), sampled tests by their rates (a
+    :class:`~.family.Comparison` each), deterministic tests one by one, and a single live test that flipped is
+    listed as unconfirmed.
+    """
     changes = TestChanges()
     grown = _Grown()
     for nodeid in sorted(base_views.keys() & head_views.keys()):
         b, h = base_views[nodeid], head_views[nodeid]
-        _compare_pair(b, h, options, changes)
-        if options.per_test_cost and h.outcome != ERROR and b.outcome != ERROR:
+        if b.case_id is not None and h.case_id is not None and b.golden_path and h.golden_path:
+            _golden_item(b, h, changes)
+        else:
+            _compare_pair(b, h, options, changes)
+        if options.per_test_cost and h.outcome != ERROR and b.outcome != ERROR and deterministic(b, h):
             _per_test_growth(b, h, options, grown)
     changes.regressions.extend(_per_test_findings(grown, options))
     return changes
 
 
+def _golden_item(b: TestView, h: TestView, changes: TestChanges) -> None:
+    """A golden case: its flips and threshold crossings are evidence of its group, not verdicts."""
+    if b.outcome in PASS and h.outcome == FAIL or b.outcome == FAIL and h.outcome in PASS:
+        return
+    _transition(b, h, changes)
+
+
+def _is_sampled(b: TestView, h: TestView) -> bool:
+    return (b.sampling is not None and h.sampling is not None and b.sampling[1] > 0 and h.sampling[1] > 0
+            and ERROR not in (b.outcome, h.outcome))
+
+
 def _compare_pair(b: TestView, h: TestView, options: DiffOptions, changes: TestChanges) -> None:
     newly_missed = sorted(name for name, ok in h.metric_passed.items() if not ok and b.metric_passed.get(name) is True)
-    sampled = (b.sampling is not None and h.sampling is not None and b.sampling[1] > 0 and h.sampling[1] > 0
-               and ERROR not in (b.outcome, h.outcome))
-    sampled_regressed = sampled_listed = False
-    if sampled:
-        sampled_regressed, sampled_listed = _sampled_rates(b, h, options.alpha, changes)
-    if b.outcome in PASS and h.outcome == FAIL:
-        if sampled and not options.sampled_flip_is_regression:
-            if not sampled_listed:  # the verdict flipped but the rate did not drop (e.g. a stricter rule)
-                changes.other_changes.append(Change(b.nodeid, b.outcome, h.outcome, "sampled verdict flipped; "
-                                                    f"pass rate did not drop; {h.message or ''}".rstrip("; ")))
-        else:
-            detail = h.message or ""
-            if newly_missed:
-                detail = _metric_text(h, newly_missed, b) + (f" — {detail}" if detail else "")
-            changes.regressions.append(Finding("outcome", b.nodeid, b.outcome, h.outcome, detail, magnitude=1.0))
-        newly_missed = []
-    else:
-        _transition(b, h, changes)
-    if newly_missed and not sampled_regressed and h.outcome != ERROR:
+    flipped = b.outcome in PASS and h.outcome == FAIL
+    if _is_sampled(b, h):
+        comparison = sampled_comparison(b, h, options)
+        changes.comparisons.append(comparison)
+        if flipped and options.sampled_flip_is_regression:
+            changes.regressions.append(Finding("outcome", b.nodeid, b.outcome, h.outcome, h.message or "", 1.0))
+        elif flipped and comparison.effect <= 0:  # the verdict flipped but the rate did not drop
+            changes.other_changes.append(Change(b.nodeid, b.outcome, h.outcome, "sampled verdict flipped; "
+                                                f"pass rate did not drop; {h.message or ''}".rstrip("; ")))
+        elif not flipped and b.outcome != h.outcome:
+            _transition(b, h, changes, sampled=True)
+        return
+    detail = h.message or ""
+    if newly_missed and h.outcome != ERROR:
+        detail = _metric_text(h, newly_missed, b) + (f" — {detail}" if detail and flipped else "")
+    if not deterministic(b, h):
+        if flipped or (newly_missed and h.outcome != ERROR):
+            changes.unconfirmed.append(Finding("flip", b.nodeid, b.outcome, h.outcome,
+                                               f"{detail}; {ADVICE}".lstrip("; "), magnitude=1.0 if flipped else 0.5))
+            if not flipped:
+                return
+        if not flipped:
+            _transition(b, h, changes, live=True)
+        return
+    if flipped:
+        changes.regressions.append(Finding("outcome", b.nodeid, b.outcome, h.outcome, detail, magnitude=1.0))
+        return
+    _transition(b, h, changes)
+    if newly_missed and h.outcome != ERROR:
         changes.regressions.append(Finding("metric-threshold", b.nodeid, b.outcome, h.outcome,
                                            _metric_text(h, newly_missed, b), magnitude=len(newly_missed)))
 
 
-def _sampled_rates(b: TestView, h: TestView, alpha: float, changes: TestChanges) -> tuple[bool, bool]:
-    """Compare the pass rates of a sampled test; returns (counted as a regression, listed as lower at all)."""
+def sampled_comparison(b: TestView, h: TestView, options: DiffOptions) -> Comparison:
+    """The rate comparison of a sampled test: one-sided Fisher exact both ways, Newcombe interval, MDE."""
     (kb, nb), (kh, nh) = b.sampling, h.sampling  # type: ignore[misc]
     rb, rh = kb / nb, kh / nh
-    rates = f"{kb}/{nb} = {rb:.2f}", f"{kh}/{nh} = {rh:.2f}"
-    if rh < rb:
-        p = stats.rate_drop_pvalue(kb, nb, kh, nh)
-        flip = " (verdict flipped passed → failed)" if b.outcome in PASS and h.outcome == FAIL else ""
-        if p < alpha:
-            changes.regressions.append(Finding("sampled", b.nodeid, *rates,
-                                               f"pass rate {rb - rh:.2f} lower, one-sided Boschloo p = {p:.3g}{flip}",
-                                               magnitude=rb - rh))
-            return True, True
-        changes.noise.append(Finding("rate-noise", b.nodeid, *rates,
-                                     f"p = {p:.3g} ≥ α = {alpha:g}, not significant{flip}", magnitude=rb - rh))
-        return False, True
-    if rh > rb:
-        p = stats.rate_rise_pvalue(kb, nb, kh, nh)
-        if p < alpha:
-            changes.improvements.append(Finding("sampled", b.nodeid, *rates,
-                                                f"pass rate {rh - rb:.2f} higher, one-sided Boschloo p = {p:.3g}",
-                                                magnitude=rh - rb))
-    return False, False
+    pooled = (kb + kh) / (nb + nh)
+    mde = power.mde_two_rates(pooled, nb, nh, options.alpha)
+    flip = " (verdict flipped passed → failed)" if b.outcome in PASS and h.outcome == FAIL else ""
+    return Comparison(
+        kind="sampled", better_kind="sampled-better", subject=b.nodeid, base=f"{kb}/{nb} = {rb:.2f}",
+        head=f"{kh}/{nh} = {rh:.2f}", test="one-sided Fisher exact",
+        p_worse=stats.conditional_drop_pvalue(kb, nb, kh, nh), p_better=stats.conditional_rise_pvalue(kb, nb, kh, nh),
+        effect=rb - rh, unit="pp",
+        interval=power.newcombe_independent(kb, nb, kh, nh), mde=mde, practical=options.min_effect,
+        needs_n=power.n_two_rates(pooled, options.min_effect, options.alpha) if mde > options.min_effect else None,
+        n_text="samples per run", note=flip.strip(" ()"), min_p=min_attainable_p(kb + kh, nb, nh))
 
 
-def _transition(b: TestView, h: TestView, changes: TestChanges) -> None:
-    """File an outcome change other than passed → failed."""
+def min_attainable_p(passes: int, n_base: int, n_head: int) -> float:
+    """The smallest p-value either direction could reach with this many passes in the two runs together."""
+    kb = min(n_base, passes)  # head as bad as it gets
+    kh = min(n_head, passes)  # head as good as it gets
+    return min(stats.conditional_drop_pvalue(kb, n_base, passes - kb, n_head),
+               stats.conditional_rise_pvalue(passes - kh, n_base, kh, n_head))
+
+
+def _transition(b: TestView, h: TestView, changes: TestChanges, *, sampled: bool = False, live: bool = False) -> None:
+    """File an outcome change other than passed → failed (failed → passed is an improvement when deterministic)."""
     nodeid = b.nodeid
     if b.outcome == FAIL and h.outcome in PASS:
-        changes.improvements.append(Finding("fixed", nodeid, b.outcome, h.outcome, ""))
+        if sampled or live:
+            why = "judged by its pass rate" if sampled else "one live sample, unconfirmed"
+            changes.other_changes.append(Change(nodeid, b.outcome, h.outcome, f"failed → passed ({why})"))
+        else:
+            changes.improvements.append(Finding("fixed", nodeid, b.outcome, h.outcome, ""))
     elif h.outcome == ERROR:
         changes.errors.append(ErrorEntry(nodeid, h.error_kind or "error", h.message or "", b.outcome))
     elif b.outcome == ERROR and h.outcome == FAIL:

@@ -1,51 +1,50 @@
-"""Diff two run records (base → head) into findings a PR reviewer can trust.
+"""Diff two run records (base → head) into findings a PR reviewer can trust, test by test *and* for the run.
 
 Matching is by node id (it carries the golden case id and prompt-version parametrization); tests only in
-one run are listed as added/removed, never as regressions.  What counts as a regression (each configurable
-in :class:`DiffOptions`, defaults documented there):
+one run are listed as added/removed, never as regressions.  The unit of analysis decides the rule:
 
-``outcome``          a test that passed (or xpassed) in base and failed in head.  A test that errors in head
-                     (provider outage, spent budget, missing recording: outcome ``error``) is listed under
-                     errors and never counts; error in base and failed in head is "new failure (base
-                     errored)", not a regression, because the base result is unknown.
-``sampled``          a sampled test whose pass rate (passes / valid samples) dropped significantly: one-sided
-                     Boschloo exact test, ``alpha`` (default 0.05).  A lower rate that is not significant is
-                     listed as noise — also when the sampled verdict flipped (``sampled_flip_is_regression``).
-``golden-passfail``  over a golden set present in both runs (tests grouped by test function + golden path +
-                     the remaining parameter ids, paired per case id): exact McNemar test on the discordant
-                     pairs.
-``golden-metric``    same pairing, per metric: one-sided Wilcoxon signed-rank test on the per-case values,
-                     Holm-corrected across the metrics of that golden set.
-``metric-threshold`` a metric that met its bound in base and misses it in head (on a test that still passes;
-                     on a test that now fails, it is named in that test's ``outcome`` finding).
-``metric-drop``      mean of a metric over the matched tests worse by more than its tolerance (set by
-                     ``--fail-on metric:NAME:TOL``; none by default).
-``aggregate``        a run-level aggregate check that passed in base and fails in head.
-``prompt-edit``      a prompt whose content hash changed while name@version did not ("edited without version
-                     bump"; ``prompt_edit_is_regression``, default on).
-``cost``/``tokens``  spent + replayed cost / total tokens up more than ``cost_pct`` / ``tokens_pct`` (20%) for
-                     the run, or for one test (a test must also grow by ``min_test_cost_delta_usd`` /
-                     ``min_test_tokens_delta`` so tiny numbers do not produce percentages).
-``latency``          p95 latency of the run's calls that needed no retry up more than ``latency_pct`` (50%);
-                     replayed calls count with their recorded latency.
+``outcome``          a **deterministic** test (every model call replayed in both runs, or none made) that
+                     passed (or xpassed) in base and failed in head; ``metric-threshold``: such a test whose
+                     metric met its bound in base and misses it in head.  Errors are listed apart and never
+                     count; error in base and failed in head is "new failure (base errored)".
+``flip``             a **single live test** (a call made live, no ``@sampling``) that flipped or crossed a
+                     bound: one sample, listed as "unconfirmed (one sample)" with the advice to sample it.
+                     Not a regression; ``--fail-on flip`` fails on it.  Many of them together are judged by
+                     ``run-passrate`` (exact McNemar over the single live tests).
+``sampled``          a sampled test: its pass rates compared (one-sided Fisher exact test on k/n vs k/n).
+``golden-passfail``  a **golden set** (test function + golden path + the remaining parameter ids, i.e. per
+                     prompt version), paired per case id: exact McNemar; ``golden-metric``: per metric, one-sided
+                     Wilcoxon signed-rank.  Per-case flips and threshold crossings are the group's evidence.
+``cost``/``tokens``/``latency``  deterministic pairs: per test and for the run, up more than the threshold
+                     (``cost_pct``/``tokens_pct`` 20%, p95 ``latency_pct`` 50%).  With live calls: per golden
+                     group and for the whole run, the rise must exceed the threshold *and* be significant
+                     (:mod:`.growth`); one long live answer is noise.
+``metric-drop``, ``aggregate``, ``prompt-edit``  as before (tolerances, run-level checks, edited prompts).
+
+Every statistical comparison of the diff is one family (:mod:`.family`): Tarone's screen drops what could
+never be significant, then the false discovery rate (Benjamini–Hochberg) is controlled by default, or
+Benjamini–Yekutieli, Holm's family-wise error rate, or nothing (``DiffOptions.correction``).  Improvements
+follow the same rules mirrored.  Each comparison states its effect with a 95% interval and its minimum
+detectable effect at 80% power (:mod:`.power`); one whose MDE exceeds ``min_effect`` is "inconclusive".
 
 "Worse" for a metric: lower, unless the metric was recorded with only a ``max`` bound (e.g. ``pii_found``),
 then higher.  Everything is sorted, so the same inputs give the same result.
-
-The comparisons live in :mod:`.compare_tests`, :mod:`.compare_goldens`, :mod:`.compare_run` and
-:mod:`.compare_prompts`; this module runs them and assembles the :class:`DiffResult`.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
+from .comparable import check_comparable
 from .compare_goldens import compare_goldens
 from .compare_prompts import prompt_changes
-from .compare_run import aggregate_regressions, metric_changes, run_growth, totals
+from .compare_run import aggregate_regressions, metric_changes, run_growth, run_passrate, totals
 from .compare_tests import compare_tests
-from .findings import Change, ErrorEntry, Finding, GoldenGroup, MetricChange, RunSide, TotalRow
+from .family import CORRECTION_TEXT, CORRECTIONS, decide, testable
+from .findings import Change, ErrorEntry, Finding, GoldenGroup, MetricChange, RunSide, TotalRow, Verdicts
+from .growth import run_growth_comparisons
 from .load import ReviewRecord, as_review_record, gc_paused
 from .options import DiffOptions
 from .views import ERROR, TestView, run_side, test_views
@@ -71,10 +70,25 @@ class DiffResult:
     golden_groups: list[GoldenGroup]
     metric_changes: list[MetricChange]
     warnings: list[str]
+    unconfirmed: list[Finding] = field(default_factory=list)
+    inconclusive: list[Finding] = field(default_factory=list)
+    family_size: int = 0
 
     @property
     def regressed(self) -> bool:
         return bool(self.regressions)
+
+    def family_text(self) -> str:
+        """What the statistical comparisons of this diff control, for the header."""
+        rate = CORRECTION_TEXT.get(self.options.correction, self.options.correction)
+        text = (f"{self.family_size} statistical comparison(s) in one family; {rate} controlled at "
+                f"{self.options.alpha:g}" if self.options.correction != "none" else
+                f"{self.family_size} statistical comparison(s), no multiplicity correction (α = {self.options.alpha:g} "
+                "each)")
+        if self.inconclusive:
+            text += (f"; {len(self.inconclusive)} inconclusive (could not detect a drop of "
+                     f"{self.options.min_effect:g} with 80% power)")
+        return text
 
     def headline(self) -> str:
         if self.regressions:
@@ -84,6 +98,8 @@ class DiffResult:
             verdict = "⚠ nothing to compare: both records have no tests"
         else:
             verdict = "✅ no regressions"
+        if self.unconfirmed:
+            verdict += f" ({len(self.unconfirmed)} unconfirmed flip{'s' if len(self.unconfirmed) != 1 else ''})"
         return " — ".join([*self.alerts(), verdict]) if self.alerts() else verdict
 
     def alerts(self) -> list[str]:
@@ -112,17 +128,26 @@ def diff_records(base: Any, head: Any, options: DiffOptions | None = None, *, ba
 
 
 def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, head_label: str | None) -> DiffResult:
+    if options.correction not in CORRECTIONS:
+        raise ConfigError(f"correction {options.correction!r}: expected one of {', '.join(CORRECTIONS)}")
     base, head = as_review_record(base, base_label or "base"), as_review_record(head, head_label or "head")
     base_views, head_views = test_views(base), test_views(head)
+    check_comparable(base, head, base_views, head_views)
     base_side, head_side = run_side(base, base_views), run_side(head, head_views)
     base_side.label, head_side.label = base_label or base.label, head_label or head.label
     tests = compare_tests(base_views, head_views, options)
-    run = run_growth(base_side, head_side, options)
+    live = any(v.live for v in base_views.values()) or any(v.live for v in head_views.values())
+    run = Verdicts() if live else run_growth(base_side, head_side, options)
     prompts = prompt_changes(base, head, base_views, head_views)
-    goldens = compare_goldens(base_views, head_views, options.alpha)
+    goldens = compare_goldens(base_views, head_views, options)
     metrics = metric_changes(base_views, head_views, options)
+    passrate = run_passrate(base_views, head_views, options)
+    family = [*tests.comparisons, *goldens.comparisons, *([passrate] if passrate else []),
+              *(run_growth_comparisons(base_views, head_views, base_side, head_side, options) if live else [])]
+    decided = decide(family, options.alpha, options.correction)
+    goldens.copy_adjusted()
     edits = [f for f in prompts if f.kind == "prompt-edit"] if options.prompt_edit_is_regression else []
-    regressions = [*tests.regressions, *run.regressions, *edits, *goldens.regressions, *metrics.regressions,
+    regressions = [*tests.regressions, *run.regressions, *edits, *decided.regressions, *metrics.regressions,
                    *aggregate_regressions(base, head)]
     added, added_errors = _added(base_views, head_views)
     removed = [Change(n, base_views[n].outcome, None) for n in sorted(base_views.keys() - head_views.keys())]
@@ -134,8 +159,8 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         matched=len(base_views.keys() & head_views.keys()),
         totals=totals(base_side, head_side),
         regressions=sorted(regressions, key=Finding.sort_key),
-        improvements=sorted([*tests.improvements, *run.improvements, *goldens.improvements], key=Finding.sort_key),
-        noise=sorted([*tests.noise, *goldens.noise], key=Finding.sort_key),
+        improvements=sorted([*tests.improvements, *run.improvements, *decided.improvements], key=Finding.sort_key),
+        noise=sorted(decided.noise, key=Finding.sort_key),
         prompt_changes=sorted(prompts, key=lambda f: (f.kind != "prompt-edit", f.subject, f.kind)),
         errors=sorted(errors, key=lambda e: (e.error_kind, e.nodeid)),
         new_failures_base_errored=tests.new_failures_base_errored,
@@ -146,6 +171,9 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         golden_groups=goldens.groups,
         metric_changes=metrics.changes,
         warnings=[*metrics.warnings, *_warnings(base, head, base_side, head_side, removed)],
+        unconfirmed=sorted(tests.unconfirmed, key=Finding.sort_key),
+        inconclusive=sorted(decided.inconclusive, key=Finding.sort_key),
+        family_size=len(testable(family, options.alpha)),
     )
 
 

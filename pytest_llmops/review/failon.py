@@ -3,6 +3,7 @@
 Comma-separated rules::
 
     regression              any regression the diff found (the default of --llmops-baseline)
+    flip                    any unconfirmed flip: a single live test (no @sampling) that went passed → failed
     none                    never fail (the default of ``pytest-llmops diff``)
     metric:NAME:0.02        mean of metric NAME over the matched tests got worse by more than 0.02 (absolute)
     metric:NAME:5%          ... by more than 5% of the base mean (relative, like pytest-benchmark)
@@ -27,18 +28,18 @@ if TYPE_CHECKING:
     from .diff import DiffResult
     from .options import DiffOptions
 
-GRAMMAR = "regression | none | metric:NAME:ABS | metric:NAME:PCT% | cost:PCT% | tokens:PCT% | latency:PCT%"
+GRAMMAR = "regression | flip | none | metric:NAME:ABS | metric:NAME:PCT% | cost:PCT% | tokens:PCT% | latency:PCT%"
 
 
 @dataclass(frozen=True)
 class FailRule:
-    kind: str  # regression | none | metric | cost | tokens | latency
+    kind: str  # regression | flip | none | metric | cost | tokens | latency
     metric: str | None = None
     amount: float | None = None
     relative: bool = False
 
     def text(self) -> str:
-        if self.kind in ("regression", "none"):
+        if self.kind in ("regression", "flip", "none"):
             return self.kind
         amount = f"{self.amount:g}%" if self.relative else f"{self.amount:g}"
         return f"{self.kind}:{self.metric}:{amount}" if self.kind == "metric" else f"{self.kind}:{amount}"
@@ -67,6 +68,8 @@ def parse_fail_on(text: str | None, default: str = "none") -> list[FailRule]:
         head = head.strip().lower()
         if head in ("regression", "regressions", "none") and not rest:
             rules.append(FailRule("regression" if head.startswith("regression") else "none"))
+        elif head in ("flip", "flips") and not rest:
+            rules.append(FailRule("flip"))
         elif head == "metric":
             name, sep, amount = rest.rpartition(":")
             if not sep or not name.strip() or not amount.strip():
@@ -106,6 +109,9 @@ def failing_reasons(rules: list[FailRule], result: DiffResult) -> list[str]:
     for rule in rules:
         if rule.kind == "regression" and result.regressions:
             reasons.append(f"fail-on regression: {len(result.regressions)} regression(s)")
+        elif rule.kind == "flip" and result.unconfirmed:
+            reasons.append(f"fail-on flip: {len(result.unconfirmed)} unconfirmed flip(s), e.g. "
+                           f"{result.unconfirmed[0].subject}")
         elif rule.kind == "metric":
             hits = [f for f in result.regressions if f.kind == "metric-drop" and f.metric == rule.metric]
             if hits:

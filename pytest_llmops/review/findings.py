@@ -9,6 +9,7 @@ KIND_LABELS: dict[str, str] = {
     "golden-passfail": "golden set: more cases fail",
     "golden-metric": "golden set: metric worse",
     "sampled": "sampled pass rate dropped",
+    "run-passrate": "live tests: pass rate dropped",
     "aggregate": "aggregate check fails",
     "metric-threshold": "metric below threshold",
     "metric-drop": "metric mean dropped",
@@ -16,13 +17,21 @@ KIND_LABELS: dict[str, str] = {
     "cost": "cost up",
     "tokens": "tokens up",
     "latency": "p95 latency up",
+    "flip": "unconfirmed (one sample)",
     "fixed": "failed → passed",
+    "golden-passfail-better": "golden set: more cases pass",
     "golden-metric-better": "golden set: metric better",
+    "sampled-better": "sampled pass rate rose",
+    "run-passrate-better": "live tests: pass rate rose",
     "cost-down": "cost down",
     "tokens-down": "tokens down",
     "latency-down": "p95 latency down",
     "rate-noise": "pass rate lower, not significant",
+    "golden-noise": "golden set: more cases fail, not significant",
+    "run-noise": "live tests: pass rate lower, not significant",
     "metric-noise": "metric lower, not significant",
+    "growth-noise": "up, not significant",
+    "inconclusive": "inconclusive (too few samples)",
 }
 KIND_ORDER = {kind: rank for rank, kind in enumerate(KIND_LABELS)}
 
@@ -107,9 +116,10 @@ class GroupMetric:
     head_mean: float
     higher_is_better: bool
     p_worse: float
-    p_worse_holm: float
+    p_worse_holm: float  # adjusted for the whole diff's family (name kept for readers of the JSON output)
     p_better: float
     p_better_holm: float
+    mde: float | None = None
 
 
 @dataclass
@@ -141,6 +151,9 @@ class GoldenGroup:
     only_head: int
     metrics: list[GroupMetric]
     cases: list[GoldenCaseRow]
+    p_worse_adj: float = 1.0
+    mde: float | None = None
+    evidence: list[str] = field(default_factory=list)  # per-case flips and threshold crossings
 
 
 @dataclass

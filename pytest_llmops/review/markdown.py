@@ -85,7 +85,22 @@ def _finding_rows(findings: list[Finding], numbered: bool = False) -> list[list[
 
 
 def _golden_metric_text(m: GroupMetric) -> str:
-    return f"{m.name} {fmt_num(m.base_mean)} → {fmt_num(m.head_mean)} (Holm p {m.p_worse_holm:.3g})"
+    return f"{m.name} {fmt_num(m.base_mean)} → {fmt_num(m.head_mean)} (adj. p {m.p_worse_holm:.3g})"
+
+
+def _mde(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "∞" if value == float("inf") else f"{value * 100:.1f} pp"
+
+
+def _golden_rows(result: DiffResult) -> list[list[str]]:
+    return [[code(g.key), str(g.pairs), f"{g.base_passes}/{g.judged_pairs}", f"{g.head_passes}/{g.judged_pairs}",
+             f"{g.worse} / {g.better}", f"{g.p_worse:.3g} (adj. {g.p_worse_adj:.3g})", _mde(g.mde),
+             cell("; ".join(_golden_metric_text(m) for m in g.metrics) or "—"),
+             cell("; ".join(g.evidence[:10]) + (f"; and {len(g.evidence) - 10} more" if len(g.evidence) > 10 else "")
+                  or "—")]
+            for g in result.golden_groups]
 
 
 def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
@@ -93,6 +108,9 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
     sections = [
         _section("regressions", "❌ Regressions", ["#", *fcols], _finding_rows(result.regressions, True), limit,
                  fold_over=25, always_open=True, note="ranked by severity"),
+        _section("unconfirmed", "❔ Unconfirmed (one sample; not counted as regressions)", fcols,
+                 _finding_rows(result.unconfirmed), limit, always_open=True,
+                 note="a single live test without @sampling flipped; `--fail-on flip` fails on these"),
         _section("improvements", "✅ Improvements", fcols, _finding_rows(result.improvements), limit),
         _section("prompts", "📝 Prompt and golden-set changes", fcols, _finding_rows(result.prompt_changes), limit),
         _section("errors", "⚠ Errors (infrastructure; never counted as regressions)",
@@ -101,12 +119,9 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
                   for e in result.errors], limit),
         _section("base-errored", "New failures (base errored, so not a regression)", ["test", "message"],
                  [[code(c.nodeid), cell(c.note)] for c in result.new_failures_base_errored], limit),
-        _section("golden", "Golden sets (paired per case)",
-                 ["golden set", "cases", "base pass", "head pass", "pass→fail / fail→pass", "McNemar p", "metrics"],
-                 [[code(g.key), str(g.pairs), f"{g.base_passes}/{g.judged_pairs}", f"{g.head_passes}/{g.judged_pairs}",
-                   f"{g.worse} / {g.better}", f"{g.p_worse:.3g}",
-                   cell("; ".join(_golden_metric_text(m) for m in g.metrics) or "—")]
-                  for g in result.golden_groups], limit),
+        _section("golden", "Golden sets (paired per case; the group is the unit, cases are evidence)",
+                 ["golden set", "cases", "base pass", "head pass", "pass→fail / fail→pass", "McNemar p",
+                  "MDE (80%)", "metrics", "evidence (per case)"], _golden_rows(result), limit),
         _section("metrics", "Metric means over matched tests", ["metric", "tests", "base", "head", "Δ", "tolerance"],
                  [[code(m.name), str(m.tests), fmt_num(m.base_mean), fmt_num(m.head_mean),
                    f"{m.head_mean - m.base_mean:+.4g}" + ("" if m.higher_is_better else " (lower is better)"),
@@ -121,6 +136,8 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
         _section("removed", "Removed tests", ["test", "base outcome"],
                  [[code(c.nodeid), cell(c.base)] for c in result.removed], limit),
         _section("noise", "Noise (lower, not significant)", fcols, _finding_rows(result.noise), limit, fold_over=0),
+        _section("inconclusive", "Inconclusive (too few samples to see a practical drop)", fcols,
+                 _finding_rows(result.inconclusive), limit, fold_over=0),
     ]
     return [s for s in sections if s["count"]]
 
@@ -164,6 +181,7 @@ def _render(result: DiffResult, max_chars: int) -> str:
             sections=sections,
             left_out=left_out,
             alpha=f"{result.options.alpha:g}",
+            family=cell(result.family_text()),
         )
         if len(text) <= max_chars:
             return text
@@ -183,6 +201,7 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     width = max(len(r.name) for r in result.totals)
     for row in result.totals:
         lines.append(f"  {row.name:<{width}}  {row.base} → {row.head}  ({row.delta})")
+    lines.append(f"  {result.family_text()}")
     lines.extend(f"  ⚠ {w}" for w in result.warnings)
 
     def block(title: str, items: list[str]) -> None:
@@ -197,6 +216,7 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
         return f"{f.label}: {f.subject} ({f.base} → {f.head}) {f.detail}".rstrip()
 
     block("regressions", [finding(f) for f in result.regressions])
+    block("unconfirmed (one sample, not regressions)", [finding(f) for f in result.unconfirmed])
     block("improvements", [finding(f) for f in result.improvements])
     block("prompt and golden-set changes", [finding(f) for f in result.prompt_changes])
     block("errors (not regressions)", [f"{e.nodeid} [{e.error_kind}] {e.message}".rstrip() for e in result.errors])
@@ -205,6 +225,7 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     block("added", [f"{c.nodeid} ({c.head})" for c in result.added])
     block("removed", [f"{c.nodeid} ({c.base})" for c in result.removed])
     block("noise (not significant)", [finding(f) for f in result.noise])
+    block("inconclusive", [finding(f) for f in result.inconclusive])
     return "\n".join(lines) + "\n"
 
 

@@ -21,3 +21,9 @@ class DiffOptions:
     metric_tolerances: dict[str, tuple[float, bool]] = field(default_factory=dict)  # name -> (amount, relative)
     prompt_edit_is_regression: bool = True
     sampled_flip_is_regression: bool = False
+    # multiplicity correction over all statistical comparisons of the diff: fdr (Benjamini–Hochberg), by
+    # (Benjamini–Yekutieli), holm (family-wise) or none
+    correction: str = "fdr"
+    # practical threshold: a comparison whose minimum detectable effect (80% power) is larger is "inconclusive".
+    # Pass rates: absolute (0.15 = 15 points); metric scores: relative to the base mean (absolute when it is 0)
+    min_effect: float = 0.15

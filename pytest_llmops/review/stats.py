@@ -8,6 +8,9 @@ Every test here is **one-sided**: the question a reviewer asks is "did head get 
   large samples (more than :data:`BOSCHLOO_MAX_N` samples in the two runs together) it becomes slow, and
   Fisher's exact test (``fisher_exact``), to which it converges, is used instead.  Results are cached per
   table, so a diff with thousands of sampled tests computes each distinct table once.
+* Inside the diff's family, sampled pass rates use Fisher's exact test (:func:`conditional_drop_pvalue`):
+  conditional on the total passes, so the smallest p-value it can reach is known before looking and Tarone's
+  screen (``family.tarone_level``) is exact.
 * Golden set pass/fail, paired per case: McNemar's exact test, i.e. ``binomtest`` on the discordant pairs.
 * Golden set metric values, paired per case: Wilcoxon signed-rank test (``scipy.stats.wilcoxon``, zero
   differences dropped), with Holm's step-down correction across the metrics of one golden set.
@@ -52,6 +55,24 @@ def rate_drop_pvalue(k_base: int, n_base: int, k_head: int, n_head: int) -> floa
 def rate_rise_pvalue(k_base: int, n_base: int, k_head: int, n_head: int) -> float:
     """p-value that head's pass rate is higher than base's (the mirror of :func:`rate_drop_pvalue`)."""
     return rate_drop_pvalue(k_head, n_head, k_base, n_base)
+
+
+@lru_cache(maxsize=65536)
+def conditional_drop_pvalue(k_base: int, n_base: int, k_head: int, n_head: int) -> float:
+    """Fisher's exact p-value that head's pass rate is lower than base's, conditional on the total passes.
+
+    The diff uses this one inside its family of comparisons: being conditional on the margins, its smallest
+    attainable p-value is known before looking (Tarone's screen stays exact), which Boschloo's is not."""
+    if n_base <= 0 or n_head <= 0 or k_head * n_base >= k_base * n_head:
+        return 1.0
+    from scipy.stats import fisher_exact
+
+    p = float(fisher_exact([[k_base, n_base - k_base], [k_head, n_head - k_head]], alternative="greater").pvalue)
+    return 1.0 if math.isnan(p) else min(1.0, max(0.0, p))
+
+
+def conditional_rise_pvalue(k_base: int, n_base: int, k_head: int, n_head: int) -> float:
+    return conditional_drop_pvalue(k_head, n_head, k_base, n_base)
 
 
 def mcnemar_pvalue(worse: int, better: int) -> float:

@@ -57,10 +57,12 @@ def metric(name: str, value: float, *, min: float | None = None, max: float | No
 
 
 def sampling(passes: int, failures: int, errors: int = 0, *, verdict: str | None = None,
-             interval: tuple[float, float] | None = None) -> dict[str, Any]:
+             interval: tuple[float, float] | None = None, min_pass_rate: float = 0.8) -> dict[str, Any]:
     valid = passes + failures
     return {
-        "verdict": verdict or ("passed" if valid and passes / valid >= 0.8 else "failed"),
+        "verdict": verdict or ("passed" if valid and passes / valid >= min_pass_rate else "failed"),
+        "mode": "k_of_n",
+        "min_pass_rate": min_pass_rate,
         "n_planned": valid + errors,
         "n_run": valid + errors,
         "passes": passes,

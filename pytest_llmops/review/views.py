@@ -35,6 +35,8 @@ class TestView:
     tokens: int
     latencies: list[float]
     sampling: tuple[int, int] | None  # (passes, valid samples)
+    live: bool  # some model call of this test was made live (not replayed): its answers are one sample
+    sampling_counts_missing: bool  # a sampled test whose record has no passes/failures counts
     prompts: list[tuple[str, str, str]]
     entry: Any
 
@@ -88,6 +90,7 @@ def _view(entry: dict[str, Any]) -> TestView:
     info = entry.get("sampling")
     if info and isinstance(info.get("passes"), int):
         sampling = (info["passes"], info["passes"] + (info.get("failures") or 0))
+    missing = bool(info) and sampling is None and entry["outcome"] != ERROR
     golden = entry.get("golden")
     cls = entry.get("cls")
     return TestView(
@@ -106,6 +109,8 @@ def _view(entry: dict[str, Any]) -> TestView:
         tokens=tokens,
         latencies=latencies,
         sampling=sampling,
+        live=any(not call.get("cached") for call in entry.get("calls") or ()),
+        sampling_counts_missing=missing,
         prompts=[(p["name"], p["version"], p["hash"]) for p in entry.get("prompts") or ()],
         entry=entry,
     )
