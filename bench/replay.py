@@ -1,7 +1,10 @@
-"""Replay overhead: our replayed ``CallEngine.complete()`` vs litellm's own ``mock_response=`` path.
+"""Replay overhead: our replayed ``CallEngine.complete()`` vs litellm's own ``mock_response=`` path; replayed
+streams (per call and per chunk); and a replayed call made through the ``openai`` SDK (HTTP capture) against
+the same call made through litellm (litellm capture).
 
-Both are measured in one process, alternating call by call, and the medians are compared.  The cassette is
-recorded first (offline, through litellm's ``mock_response``), so no network is needed.
+Both sides of each comparison are measured in one process, alternating call by call, and the medians are
+compared.  The first cassette is recorded offline (litellm's ``mock_response``); the stream and SDK cassettes
+are recorded from the loopback server on 127.0.0.1, which then counts that the replays sent nothing.
 
     PYTHONPATH=. /work/venv/bin/python bench/replay.py [--calls 300]
 """
@@ -17,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmops.record.recorder import TestRecorder  # noqa: E402
-
 from pytest_llmops.calls.engine import CallEngine, CallSettings, load_litellm  # noqa: E402
+from pytest_llmops.record.recorder import TestRecorder  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"
 NODE = "bench/test_replay.py::test_replay"
@@ -66,6 +68,10 @@ def main() -> int:
 
     emit_result("replay", "replayed complete() median", round(ours_ms, 3), unit="ms", goal="<= 0.5", met=ours_ms <= 0.5,
                 litellm_mock_ms=round(theirs_ms, 3))
+    from replay_streams import measure_routes, measure_streams
+
+    measure_streams(max(20, n // 3))
+    measure_routes(n)
     return 0
 
 

@@ -1,47 +1,53 @@
-"""Capture the litellm calls an application makes from its own code.
+"""Capture the model calls an application makes from its own code: litellm calls, and HTTP requests to model APIs.
 
-:func:`install` (cheap, imports nothing) puts a post-import hook on ``sys.meta_path``: the moment ``litellm`` is
-imported anywhere, its public entry points are replaced by wrappers; if litellm is already imported, they are
-replaced at once.  Because the package attributes are replaced, ``litellm.completion(...)`` and a
-``from litellm import completion`` executed after installation both reach the wrapper.  A wrapper routes the
-call to the active :class:`~pytest_llmops.calls.engine.CallEngine` (:func:`set_active`) when a test is running,
-and otherwise calls the original unchanged.  :func:`uninstall` restores the originals.
+:func:`install` (cheap, imports nothing) puts a post-import hook on ``sys.meta_path``: the moment ``litellm`` or
+``httpx`` is imported anywhere, it is patched; if already imported, it is patched at once.  litellm's public entry
+points are replaced by wrappers (``litellm.completion(...)`` and a ``from litellm import completion`` executed after
+installation both reach them); httpx's transports get a hook (:mod:`.http_capture`) that serves requests to model
+APIs — the ``openai`` and ``anthropic`` SDKs and everything built on them (LangChain, LlamaIndex, instructor).
+A captured call goes to the active :class:`~pytest_llmops.calls.engine.CallEngine` (:func:`set_active`) when a
+test is running, and otherwise runs unchanged.  :func:`uninstall` restores the originals.
 
-Captured (record/replay, metering, budgets): ``litellm.completion``, ``acompletion``, ``embedding``,
-``aembedding``, ``text_completion``, ``atext_completion``.  ``litellm.Router`` deployments call
-``litellm.acompletion``/``completion`` through the package attribute, so routed calls are captured per deployment
-(keyed by the deployment's model).
+Captured (record/replay, metering, budgets):
+
+* litellm: ``completion``, ``acompletion`` (also ``stream=True``, sync and async iteration), ``embedding``,
+  ``aembedding``, ``text_completion``, ``atext_completion``.  ``litellm.Router`` deployments call
+  ``litellm.acompletion``/``completion`` through the package attribute, so routed calls are captured per
+  deployment (keyed by the deployment's model).
+* HTTP (``HTTPTransport`` / ``AsyncHTTPTransport`` of httpx and httpx2): chat completions, embeddings, legacy
+  completions and the Responses API of OpenAI-compatible servers, and Anthropic's Messages API; streamed or not.
+  A request litellm itself sends while one of its captured calls is live is not recorded a second time.
 
 Not captured:
 
-* apps that use the ``openai`` (or another vendor) SDK directly — they never touch litellm; point them at a
-  recorded fixture or wrap them yourself;
 * references taken *before* :func:`install` ran (``from litellm import completion`` at import time of a module
   imported before the plugin loaded) — they keep the original function;
-* ``stream=True`` calls: passed through to the provider unchanged (live, not recorded, not replayed, not
-  metered).  A replay-only run (record mode ``none``) therefore refuses them with RecordingMissing rather than
-  silently reaching the network; use a non-streaming call in tests, or record mode ``off``.
-* other litellm APIs (``responses``, ``image_generation``, ``transcription``, ``rerank``...).
+* HTTP clients other than httpx (``requests``, ``aiohttp`` used directly), and httpx clients built on a custom
+  transport class: in replay-only mode the network guard stops them instead;
+* streamed legacy ``text_completion`` calls, and other litellm APIs (``responses``, ``image_generation``,
+  ``transcription``, ``rerank``...).
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.machinery
 import inspect
 import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import http_capture, litellm_route
+from .active import active as active
+from .active import current_activator as current_activator
+from .active import engine_for_call as _engine_for_call
+from .active import set_activator as set_activator
+from .active import set_active as set_active
+from .import_hook import PostImportHook
 from .litellm_loader import ORIGINAL_ATTR as _ORIGINAL_ATTR
 from .litellm_loader import forget_originals, quiet_litellm, remember_original
 from .litellm_loader import original as original  # re-exported: the unpatched litellm function
-
-if TYPE_CHECKING:
-    from .engine import CallEngine
 
 #: litellm attribute name -> (call kind, is async)
 ENTRY_POINTS: dict[str, tuple[str, bool]] = {
@@ -53,47 +59,9 @@ ENTRY_POINTS: dict[str, tuple[str, bool]] = {
     "atext_completion": ("text_completion", True),
 }
 
-_active: CallEngine | None = None
 _lock = threading.RLock()
-_finder: _LitellmImportHook | None = None
-
-
+_finder: PostImportHook | None = None
 _installs = 0
-
-
-_activator: Callable[[], CallEngine | None] | None = None
-
-
-def set_active(engine: CallEngine | None) -> None:
-    """Route captured calls to ``engine`` (``None``: call through unchanged)."""
-    global _active
-    _active = engine
-
-
-def current_activator() -> Callable[[], CallEngine | None] | None:
-    return _activator
-
-
-def set_activator(activator: Callable[[], CallEngine | None] | None) -> None:
-    """Called when a captured call finds no active engine: the plugin starts one for the running test.
-
-    This covers the first test of a run whose app imports litellm lazily, inside the test itself.
-    """
-    global _activator
-    _activator = activator
-
-
-def _engine_for_call() -> CallEngine | None:
-    engine = _active
-    if engine is None and _activator is not None:  # an engine set explicitly but outside a test passes through
-        engine = _activator()
-    if engine is None or not engine.in_test():
-        return None
-    return engine
-
-
-def active() -> CallEngine | None:
-    return _active
 
 
 def is_patched() -> bool:
@@ -130,7 +98,7 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             engine = _engine_for_call()
             if engine is None:
                 return await func(*args, **kwargs)
-            return await engine.alitellm_call(kind, func, _bind(func, args, kwargs))
+            return await litellm_route.acall(engine, kind, func, _bind(func, args, kwargs))
 
         wrapper: Callable[..., Any] = async_wrapper
     else:
@@ -140,7 +108,7 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             engine = _engine_for_call()
             if engine is None:
                 return func(*args, **kwargs)
-            return engine.litellm_call(kind, func, _bind(func, args, kwargs))
+            return litellm_route.call(engine, kind, func, _bind(func, args, kwargs))
 
         wrapper = sync_wrapper
     setattr(wrapper, _ORIGINAL_ATTR, func)
@@ -159,59 +127,22 @@ def patch_litellm(module: Any) -> None:
         quiet_litellm(module)
 
 
-class _PatchingLoader(importlib.abc.Loader):
-    """Delegates to the real loader, then patches the freshly executed litellm module."""
-
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Any:
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module: Any) -> None:
-        self._loader.exec_module(module)
-        patch_litellm(module)
-
-    def __getattr__(self, name: str) -> Any:  # resource readers, get_source, is_package ...
-        return getattr(self._loader, name)
-
-
-class _LitellmImportHook(importlib.abc.MetaPathFinder):
-    def __init__(self) -> None:
-        self._busy = threading.local()
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "litellm" or getattr(self._busy, "on", False):
-            return None
-        self._busy.on = True
-        try:
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
-        finally:
-            self._busy.on = False
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _PatchingLoader(spec.loader)
-        return spec
-
-
 def install() -> None:
-    """Start capturing: patch litellm now if imported, else as soon as it is.  Imports nothing."""
+    """Start capturing: patch litellm and httpx now if imported, else as soon as they are.  Imports nothing."""
     global _finder, _installs
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no cost-map download at litellm import
     with _lock:
         _installs += 1
         if _finder is None:
-            _finder = _LitellmImportHook()
+            targets = {"litellm": patch_litellm, **{name: http_capture.patch_httpx for name in http_capture.MODULES}}
+            _finder = PostImportHook(targets)
             sys.meta_path.insert(0, _finder)
         module = sys.modules.get("litellm")
+        http_modules = [sys.modules[name] for name in http_capture.MODULES if name in sys.modules]
     if module is not None:
         patch_litellm(module)
+    for http in http_modules:
+        http_capture.patch_httpx(http)
 
 
 def uninstall() -> None:
@@ -237,3 +168,5 @@ def uninstall() -> None:
                 if func is not None and hasattr(func, _ORIGINAL_ATTR):
                     setattr(module, name, getattr(func, _ORIGINAL_ATTR))
         forget_originals()
+        for name in http_capture.MODULES:
+            http_capture.unpatch_httpx(sys.modules.get(name))

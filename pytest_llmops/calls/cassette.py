@@ -56,6 +56,26 @@ def cassette_path_for(recordings_dir: Path, nodeid: str) -> Path:
     return Path(recordings_dir).joinpath(*parts, filename + ".json")
 
 
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.@=,+\-\[\]]+")
+
+
+def recording_path_for_test(module: Path, test_name: str, class_name: str | None, rootdir: Path,
+                        recordings_dir: str | None = None) -> Path:
+    """Where a test item's recording lives (the one rule for the plugin and for imported traces):
+    ``<module dir>/recordings/<module stem>/<[Class.]name>.json``, or with ``llmops_recordings``
+    ``<rootdir>/<recordings_dir>/<module path relative to rootdir, no suffix>/<[Class.]name>.json``."""
+    name = _UNSAFE_NAME.sub("_", test_name)[:150]
+    if class_name:
+        name = f"{class_name}.{name}"
+    if recordings_dir:
+        try:
+            rel = module.resolve().relative_to(rootdir.resolve()).with_suffix("")
+        except ValueError:
+            rel = Path(module.stem)
+        return rootdir / recordings_dir / rel / f"{name}.json"
+    return module.parent / "recordings" / module.stem / f"{name}.json"
+
+
 class Cassette:
     """The recorded entries of one test; thread-safe lookups and additions."""
 

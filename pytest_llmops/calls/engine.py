@@ -34,17 +34,18 @@ from ..errors import ConfigError, LlmopsError
 from ..record.recorder import TestRecorder, current_sample_index
 from . import keys as _keys
 from . import metering
+from .active import engine_live
 from .cassette import Cassette, cassette_path_for, find_unused_cassettes
+from .diagnose import explain
 from .litellm_loader import load_litellm, original, quiet_litellm_warnings
+from .normalize import NO_NORMALIZER, Normalizer
 from .pending import (
     PendingCall,
-    captured_request,
     fixture_params,
     live_kwargs,
     missing_recording,
     normalize_messages,
     normalize_texts,
-    streaming_refused,
 )
 from .replies import EmbedReply, Reply, completion_reply, embedding_reply
 
@@ -55,13 +56,6 @@ if TYPE_CHECKING:
 __all__ = ["RECORD_MODES", "CallEngine", "CallSettings", "load_litellm", "normalize_messages"]
 
 RECORD_MODES = ("none", "once", "new_episodes", "all", "off")
-#: litellm response class that rebuilds a replayed captured call, per call kind
-_RESPONSE_TYPES = {
-    "completion": "ModelResponse",
-    "embedding": "EmbeddingResponse",
-    "text_completion": "TextCompletionResponse",
-}
-
 
 def _default_retry() -> RetryPolicy:
     from .retry import RetryPolicy
@@ -96,6 +90,7 @@ class _TestState:
     recorder: TestRecorder
     cassette: Cassette | None
     replay_only: bool
+    normalizer: Normalizer = NO_NORMALIZER
     occurrences: dict[tuple[str, int], int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -116,7 +111,15 @@ class CallEngine:
     def in_test(self) -> bool:
         return self._state is not None
 
-    def begin_test(self, nodeid: str, recorder: TestRecorder, cassette_path: Path | None = None) -> None:
+    def replay_only(self) -> bool:
+        """True while a test runs whose calls may only be replayed (record mode ``none``, or ``once`` with a file)."""
+        state = self._state
+        return state is not None and state.replay_only
+
+    def begin_test(
+        self, nodeid: str, recorder: TestRecorder, cassette_path: Path | None = None,
+        normalizer: Normalizer = NO_NORMALIZER,
+    ) -> None:
         """Start metering into ``recorder`` and load the test's cassette (RecordingError if it is corrupt)."""
         mode = self.settings.record_mode
         path = Path(cassette_path) if cassette_path is not None else self.cassette_path_for(nodeid)
@@ -128,7 +131,7 @@ class CallEngine:
         elif mode != "off":
             cassette = Cassette.load(path, nodeid)
             replay_only = mode == "none" or (mode == "once" and cassette.existed)
-        self._state = _TestState(nodeid, recorder, cassette, replay_only)
+        self._state = _TestState(nodeid, recorder, cassette, replay_only, normalizer)
         self._seen_nodeids.append(nodeid)
 
     def end_test(self) -> dict[str, Any]:
@@ -197,10 +200,13 @@ class CallEngine:
             )
         return model
 
-    def _prepare(self, kind: str, model: str, payload: Any, params: dict[str, Any], source: str) -> PendingCall:
+    def prepare(
+        self, kind: str, model: str, payload: Any, params: dict[str, Any], source: str, provider: str | None = None
+    ) -> PendingCall:
+        """Key a request (normalizers applied); RecordingMissing, explained, when replay-only finds none."""
         state = self._state
         assert state is not None
-        identity = _keys.request_identity(kind, model, payload, params)
+        identity = state.normalizer.apply(_keys.request_identity(kind, model, payload, params))
         sample = current_sample_index()
         counter = (_keys.identity_digest(identity), sample)
         with state.lock:
@@ -210,21 +216,28 @@ class CallEngine:
         entry = None
         if state.cassette is not None and self.settings.record_mode != "all":
             entry = state.cassette.get(key)
-        pending = PendingCall(kind, model, payload, params, key, sample, occurrence, entry, source)
+        pending = PendingCall(kind, model, payload, params, key, sample, occurrence, entry, source, identity, provider)
         if entry is None and state.replay_only:
             cassette = state.cassette
             where = self._relative(cassette.path) if cassette else "?"
             existed = cassette is not None and cassette.existed
-            error = missing_recording(pending, state.nodeid, where, self.settings.record_mode, existed)
-            self._meter(pending, error=error)
+            diagnosis = explain(
+                list(cassette.entries.values()) if cassette is not None else [], kind,
+                _keys.recorded_request(identity), sample, occurrence, state.normalizer.apply,
+                state.normalizer.describe(),
+            )
+            error = missing_recording(pending, state.nodeid, where, self.settings.record_mode, existed, diagnosis)
+            self.meter(pending, error=error)
             raise error
         return pending
+
+    _prepare = prepare
 
     def _live_kwargs(self, params: dict[str, Any]) -> dict[str, Any]:
         return live_kwargs(params, getattr(self.settings.retry, "timeout_s", None))
 
     # -- metering ---------------------------------------------------------------------------------
-    def _meter(self, pending: PendingCall, **measured: Any) -> dict[str, Any]:
+    def meter(self, pending: PendingCall, **measured: Any) -> dict[str, Any]:
         """Meter the call on the running test (see :func:`.metering.metered_call` for ``measured``)."""
         call = metering.metered_call(pending, self.settings.prices, **measured)
         state = self._state
@@ -232,7 +245,10 @@ class CallEngine:
             state.recorder.add_call(call)
         return call
 
-    def _replayed(self, pending: PendingCall, started: float) -> dict[str, Any]:
+    _meter = meter
+
+    def replayed(self, pending: PendingCall, started: float) -> dict[str, Any]:
+        """Meter a call served from its recording."""
         entry = pending.entry
         assert entry is not None
         return self._meter(
@@ -242,10 +258,16 @@ class CallEngine:
             provider=entry.get("provider"),
         )
 
-    def _finish_live(
-        self, pending: PendingCall, response: Any, latency: float, retries: int
+    _replayed = replayed
+
+    def finish_live(
+        self, pending: PendingCall, response: Any, latency: float, retries: int,
+        stream: dict[str, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Price, ledger, record and meter a successful live call; returns the response as a dict."""
+        """Price, ledger, record and meter a successful live call; returns the response as a dict.
+
+        ``stream`` (``{"chunks", "ttft_s"}``) is kept with the recording of a streamed call.
+        """
         from .pricing import warn_unknown_price
 
         data = metering.as_dict(response)
@@ -254,30 +276,49 @@ class CallEngine:
         ledger = self.settings.ledger
         if ledger is not None:
             ledger.add_spend(cost, usage["total_tokens"])
-        provider = metering.provider_of(pending.model)
+        provider = pending.provider or metering.provider_of(pending.model)
         state = self._state
         if state is not None and state.cassette is not None:
             entry = metering.cassette_entry(
-                pending, data, usage, cost, latency, provider, redact_pii=self.settings.redact_pii
+                pending, data, usage, cost, latency, provider, redact_pii=self.settings.redact_pii, stream=stream
             )
             state.cassette.put(entry)
-        call = self._meter(pending, usage=usage, cost=cost, latency=latency, retries=retries, provider=provider)
+        ttft = stream.get("ttft_s") if stream else None
+        call = self._meter(
+            pending, usage=usage, cost=cost, latency=latency, retries=retries, provider=provider, ttft=ttft
+        )
         if cost is None:  # after recording and metering: under -W error the warning raises
             warn_unknown_price(pending.model)
         return data, call
 
+    _finish_live = finish_live
+
     # -- live calls -------------------------------------------------------------------------------
-    def _ledger_slot(self) -> contextlib.AbstractContextManager[Any]:
+    def ledger_slot(self) -> contextlib.AbstractContextManager[Any]:
+        """One of the run's concurrent live-call slots (none without a ledger)."""
         ledger = self.settings.ledger
         return ledger.slot() if ledger is not None else contextlib.nullcontext()
 
-    def _ledger_aslot(self) -> contextlib.AbstractAsyncContextManager[Any]:
+    def ledger_aslot(self) -> contextlib.AbstractAsyncContextManager[Any]:
         ledger = self.settings.ledger
         return ledger.aslot() if ledger is not None else contextlib.nullcontext()
 
-    def _check_can_spend(self) -> None:
+    def check_can_spend(self) -> None:
+        """BudgetExceeded when the run's cost cap is reached."""
         if self.settings.ledger is not None:
             self.settings.ledger.check_can_spend()
+
+    _ledger_slot, _ledger_aslot, _check_can_spend = ledger_slot, ledger_aslot, check_can_spend
+
+    def forget_occurrence(self, pending: PendingCall) -> None:
+        """A failed attempt that the caller (an SDK's own retry) repeats is not a new occurrence."""
+        state = self._state
+        if state is None or not pending.identity:
+            return
+        counter = (_keys.identity_digest(pending.identity), pending.sample)
+        with state.lock:
+            if state.occurrences.get(counter) == pending.occurrence + 1:
+                state.occurrences[counter] = pending.occurrence
 
     def _live_failed(self, pending: PendingCall, error: Exception, started: float, retries: int) -> None:
         """Meter a live call that failed after its retries (the error's ``attempts`` count when it has one)."""
@@ -286,6 +327,17 @@ class CallEngine:
         self._meter(pending, latency=time.perf_counter() - started, retries=retries, cost=0.0, error=error)
 
     def _live(self, pending: PendingCall, invoke: Callable[[], Any]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        response, latency, retries = self.live_open(pending, invoke)
+        return (response, *self._finish_live(pending, response, latency, retries))
+
+    async def _alive(
+        self, pending: PendingCall, invoke: Callable[[], Awaitable[Any]]
+    ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+        response, latency, retries = await self.alive_open(pending, invoke)
+        return (response, *self._finish_live(pending, response, latency, retries))
+
+    def live_open(self, pending: PendingCall, invoke: Callable[[], Any]) -> tuple[Any, float, int]:
+        """Call live with our retries, behind the ledger: ``(response, latency so far, retries)``."""
         from .retry import call_with_retries
 
         quiet_litellm_warnings()
@@ -295,7 +347,7 @@ class CallEngine:
             retries[0] += 1
 
         def attempt() -> Any:
-            with self._ledger_slot():
+            with self._ledger_slot(), engine_live():
                 return invoke()
 
         started = time.perf_counter()
@@ -306,12 +358,9 @@ class CallEngine:
         except Exception as exc:
             self._live_failed(pending, exc, started, retries[0])
             raise
-        latency = time.perf_counter() - started
-        return (response, *self._finish_live(pending, response, latency, retries[0]))
+        return response, time.perf_counter() - started, retries[0]
 
-    async def _alive(
-        self, pending: PendingCall, invoke: Callable[[], Awaitable[Any]]
-    ) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    async def alive_open(self, pending: PendingCall, invoke: Callable[[], Awaitable[Any]]) -> tuple[Any, float, int]:
         from .retry import acall_with_retries
 
         quiet_litellm_warnings()
@@ -322,7 +371,8 @@ class CallEngine:
 
         async def attempt() -> Any:
             async with self._ledger_aslot():
-                return await invoke()
+                with engine_live():
+                    return await invoke()
 
         started = time.perf_counter()
         try:
@@ -332,11 +382,11 @@ class CallEngine:
         except Exception as exc:
             self._live_failed(pending, exc, started, retries[0])
             raise
-        latency = time.perf_counter() - started
-        return (response, *self._finish_live(pending, response, latency, retries[0]))
+        return response, time.perf_counter() - started, retries[0]
 
     # -- fixture calls (llm.complete / llm.embed) -------------------------------------------------
-    def _fixture_call(self, kind: str, payload: Any, model: str | None, params: dict[str, Any]) -> tuple[
+    def fixture_call(self, kind: str, payload: Any, model: str | None, params: dict[str, Any], *,
+                     stream: bool = False) -> tuple[
             str, PendingCall, dict[str, Any], tuple[dict[str, Any], dict[str, Any]] | None]:
         """Key the request; when a recording matches, also return (its response, the metered call)."""
         started = time.perf_counter()
@@ -345,6 +395,8 @@ class CallEngine:
                 "llm call outside a test: CallEngine.begin_test() was not called (use the `llm` fixture inside a test)"
             )
         params = fixture_params(kind, self.settings.default_params, params)
+        if stream:
+            params["stream"] = True
         model = self._resolve_model(model, embedding=kind == "embedding")
         pending = self._prepare(kind, model, payload, params, "fixture")
         if pending.entry is None:
@@ -353,7 +405,11 @@ class CallEngine:
         return model, pending, {}, (copy.deepcopy(pending.entry["response"]), call)
 
     def complete(self, messages: Any, *, model: str | None = None, **params: Any) -> Reply:
-        model, pending, kwargs, replayed = self._fixture_call("completion", normalize_messages(messages), model, params)
+        if params.pop("stream", False):  # streamed under the hood, returned assembled
+            from .fixture_stream import open_stream
+
+            return open_stream(self, messages, model, params).read()
+        model, pending, kwargs, replayed = self.fixture_call("completion", normalize_messages(messages), model, params)
         if replayed is not None:
             return completion_reply(model, *replayed)
         func = original("completion")
@@ -361,7 +417,11 @@ class CallEngine:
         return completion_reply(model, data, call)
 
     async def acomplete(self, messages: Any, *, model: str | None = None, **params: Any) -> Reply:
-        model, pending, kwargs, replayed = self._fixture_call("completion", normalize_messages(messages), model, params)
+        if params.pop("stream", False):
+            from .fixture_stream import aopen_stream
+
+            return await (await aopen_stream(self, messages, model, params)).aread()
+        model, pending, kwargs, replayed = self.fixture_call("completion", normalize_messages(messages), model, params)
         if replayed is not None:
             return completion_reply(model, *replayed)
         func = original("acompletion")
@@ -369,7 +429,7 @@ class CallEngine:
         return completion_reply(model, data, call)
 
     def embed(self, texts: Any, *, model: str | None = None, **params: Any) -> EmbedReply:
-        model, pending, kwargs, replayed = self._fixture_call("embedding", normalize_texts(texts), model, params)
+        model, pending, kwargs, replayed = self.fixture_call("embedding", normalize_texts(texts), model, params)
         if replayed is not None:
             return embedding_reply(model, *replayed)
         func = original("embedding")
@@ -377,50 +437,9 @@ class CallEngine:
         return embedding_reply(model, data, call)
 
     async def aembed(self, texts: Any, *, model: str | None = None, **params: Any) -> EmbedReply:
-        model, pending, kwargs, replayed = self._fixture_call("embedding", normalize_texts(texts), model, params)
+        model, pending, kwargs, replayed = self.fixture_call("embedding", normalize_texts(texts), model, params)
         if replayed is not None:
             return embedding_reply(model, *replayed)
         func = original("aembedding")
         _, data, call = await self._alive(pending, lambda: func(model=model, input=pending.payload, **kwargs))
         return embedding_reply(model, data, call)
-
-    # -- captured app calls (litellm.completion & co.) --------------------------------------------
-    def _captured(self, kind: str, kwargs: dict[str, Any]) -> tuple[PendingCall | None, Any]:
-        """``(pending, None)`` to call live; ``(None, response)`` when replayed; ``(None, None)`` to pass through."""
-        model, payload, params = captured_request(kind, kwargs)
-        state = self._state
-        if state is None or not isinstance(model, str) or payload is None:
-            return None, None  # outside a test, or malformed: litellm raises its own error
-        if params.get("stream"):
-            if state.replay_only:
-                raise streaming_refused(state.nodeid, kind, model, payload)
-            return None, None
-        started = time.perf_counter()
-        pending = self._prepare(kind, model, payload, params, "captured")
-        if pending.entry is None:
-            return pending, None
-        self._replayed(pending, started)
-        litellm = load_litellm()
-        quiet_litellm_warnings()
-        return None, getattr(litellm, _RESPONSE_TYPES[kind])(**copy.deepcopy(pending.entry["response"]))
-
-    def litellm_call(self, kind: str, original: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        """Serve a captured litellm call: a rebuilt litellm response when replayed, else the live response."""
-        pending, replayed = self._captured(kind, kwargs)
-        if replayed is not None:
-            return replayed
-        if pending is None:
-            return original(**kwargs)
-        live = self._live_kwargs(kwargs)
-        response, _, _ = self._live(pending, lambda: original(**live))
-        return response
-
-    async def alitellm_call(self, kind: str, original: Callable[..., Awaitable[Any]], kwargs: dict[str, Any]) -> Any:
-        pending, replayed = self._captured(kind, kwargs)
-        if replayed is not None:
-            return replayed
-        if pending is None:
-            return await original(**kwargs)
-        live = self._live_kwargs(kwargs)
-        response, _, _ = await self._alive(pending, lambda: original(**live))
-        return response

@@ -80,8 +80,19 @@ IGNORED_PARAMS: frozenset[str] = frozenset(
     }
 )
 
-#: The request field that carries the prompt, per call kind.
-PAYLOAD_FIELD: dict[str, str] = {"completion": "messages", "embedding": "input", "text_completion": "prompt"}
+#: The request field that carries the prompt, per call kind (``responses``: the OpenAI Responses API,
+#: ``messages``: the Anthropic Messages API, both captured at the HTTP layer).
+PAYLOAD_FIELD: dict[str, str] = {
+    "completion": "messages", "embedding": "input", "text_completion": "prompt", "responses": "input",
+    "messages": "messages",
+}
+
+#: Answer-determining request fields that only some APIs have, per call kind (added to :data:`KEY_PARAMS`).
+#: ``previous_response_id`` is left out on purpose: it is a fresh id on every live run.
+KIND_KEY_PARAMS: dict[str, frozenset[str]] = {
+    "responses": frozenset({"instructions", "text", "reasoning", "max_output_tokens", "truncation", "include"}),
+    "messages": frozenset({"system", "stop_sequences", "top_k", "thinking"}),
+}
 
 
 def canonicalize(value: Any) -> Any:
@@ -105,10 +116,11 @@ def canonicalize(value: Any) -> Any:
     return repr(value)
 
 
-def key_params(params: dict[str, Any]) -> dict[str, Any]:
+def key_params(params: dict[str, Any], kind: str = "completion") -> dict[str, Any]:
     """The answer-determining subset of ``params``, canonicalised (``None`` values dropped)."""
+    wanted = KEY_PARAMS | KIND_KEY_PARAMS.get(kind, frozenset())
     return {
-        name: canonicalize(params[name]) for name in sorted(params) if name in KEY_PARAMS and params[name] is not None
+        name: canonicalize(params[name]) for name in sorted(params) if name in wanted and params[name] is not None
     }
 
 
@@ -117,13 +129,25 @@ def canonical_json(value: Any) -> str:
 
 
 def request_identity(kind: str, model: str, payload: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """Everything that identifies a request apart from sample and occurrence."""
-    return {
+    """Everything that identifies a request apart from sample and occurrence.
+
+    A streamed request (``stream=True``) carries ``"stream": true``: its recording keeps the chunks, so it is
+    a different recording from the same request answered in one piece (non-streamed keys are unchanged).
+    """
+    identity = {
         "kind": kind,
         "model": model,
         PAYLOAD_FIELD.get(kind, "payload"): canonicalize(payload),
-        "params": key_params(params),
+        "params": key_params(params, kind),
     }
+    if params.get("stream"):
+        identity["stream"] = True
+    return identity
+
+
+def recorded_request(identity: dict[str, Any]) -> dict[str, Any]:
+    """The ``request`` a recording stores: the identity without its kind."""
+    return {name: value for name, value in identity.items() if name != "kind"}
 
 
 def identity_digest(identity: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,9 @@ def load_litellm() -> Any:
     with _litellm_lock:
         if _litellm is None:
             os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            import litellm  # noqa: PLC0415 - heavy, only for live calls
+            with warnings.catch_warnings():  # litellm's import-time noise, silenced here only
+                quiet_litellm_warnings()
+                import litellm  # noqa: PLC0415 - heavy, only for live calls
 
             quiet_litellm(litellm)
             _litellm = litellm

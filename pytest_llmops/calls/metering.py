@@ -18,8 +18,11 @@ _NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 def usage_of(response: dict[str, Any]) -> dict[str, int]:
     """``{prompt_tokens, completion_tokens, total_tokens}`` of a response (zeros where it says nothing)."""
     usage = response.get("usage") or {}
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
+    if not isinstance(usage, dict):
+        usage = {}
+    # chat/embeddings say prompt/completion tokens; the Responses and Anthropic Messages APIs input/output tokens
+    prompt = int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or usage.get("output_tokens") or 0)
     total = int(usage.get("total_tokens") or (prompt + completion))
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
@@ -84,12 +87,16 @@ def metered_call(
     retries: int = 0,
     provider: str | None = None,
     error: BaseException | None = None,
+    ttft: float | None = None,
 ) -> dict[str, Any]:
-    """The call as the run record keeps it; a replayed call costs nothing and reports its recorded cost."""
+    """The call as the run record keeps it; a replayed call costs nothing and reports its recorded cost.
+
+    A streamed call also reports its time to first token (``ttft_s``; replayed: ``recorded_ttft_s``).
+    """
     entry = pending.entry if error is None else None  # a failed call reports no recording
     cached = entry is not None
     usage = usage or dict(_NO_USAGE)
-    return {
+    call = {
         "kind": pending.kind,
         "model": pending.model,
         "provider": provider,
@@ -105,6 +112,11 @@ def metered_call(
         "sample": pending.sample,
         "source": pending.source,
     }
+    if pending.stream:
+        recorded = (entry.get("stream") or {}) if entry is not None else {}
+        call.update(stream=True, ttft_s=None if ttft is None else round(ttft, 6),
+                    recorded_ttft_s=recorded.get("ttft_s") if cached else None)
+    return call
 
 
 def cassette_entry(
@@ -116,20 +128,26 @@ def cassette_entry(
     provider: str | None,
     *,
     redact_pii: bool,
+    stream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The recording of a live call: its request and response with secrets (and, if asked, PII) scrubbed."""
+    """The recording of a live call: its request and response with secrets (and, if asked, PII) scrubbed.
+
+    The stored request is the (normalized) request identity the key was made from.  A streamed call also
+    stores ``stream``: ``{"chunks": [...], "ttft_s": ...}``, the chunks in the order they arrived.
+    """
     from .scrub import redact_pii_text, scrub_secrets
 
-    request = {
+    request = _keys.recorded_request(pending.identity) if pending.identity else {
         "model": pending.model,
         _keys.PAYLOAD_FIELD[pending.kind]: _keys.canonicalize(pending.payload),
-        "params": _keys.key_params(pending.params),
+        "params": _keys.key_params(pending.params, pending.kind),
     }
     response = data
     if redact_pii:
         request = redact_pii_text(request)
         response = redact_pii_text(response)
-    return {
+        stream = redact_pii_text(stream) if stream is not None else None
+    entry = {
         "key": pending.key,
         "kind": pending.kind,
         "sample": pending.sample,
@@ -142,3 +160,6 @@ def cassette_entry(
         "provider": provider,
         "recorded_at": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
+    if stream is not None:
+        entry["stream"] = scrub_secrets(stream)
+    return entry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError, RecordingMissing
@@ -22,6 +22,12 @@ class PendingCall:
     occurrence: int
     entry: dict[str, Any] | None
     source: str
+    identity: dict[str, Any] = field(default_factory=dict)  # normalized: what the key and the recording hold
+    provider: str | None = None  # known up front for HTTP-captured calls
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.params.get("stream"))
 
 
 def preview(payload: Any, limit: int = 60) -> str:
@@ -84,24 +90,20 @@ def live_kwargs(params: dict[str, Any], timeout: float | None) -> dict[str, Any]
     return kwargs
 
 
-def missing_recording(pending: PendingCall, nodeid: str, where: str, mode: str, existed: bool) -> RecordingMissing:
+def missing_recording(
+    pending: PendingCall, nodeid: str, where: str, mode: str, existed: bool, diagnosis: str = ""
+) -> RecordingMissing:
     """The error for a request without a recording in a replay-only run, with the command that records it."""
     how = (
         "--llmops-record-mode=new_episodes (adds the missing calls to the existing cassette)"
         if existed
         else "--llmops-record-mode=once (records a new cassette)"
     )
-    return RecordingMissing(
-        f"no recording for a {pending.kind} call to {pending.model!r} (prompt {preview(pending.payload)!r}, "
+    what = f"streaming {pending.kind}" if pending.stream else pending.kind
+    via = " (captured at the HTTP layer)" if pending.source == "http" else ""
+    message = (
+        f"no recording for a {what} call{via} to {pending.model!r} (prompt {preview(pending.payload)!r}, "
         f"sample {pending.sample}, occurrence {pending.occurrence}, key {pending.key[:12]}) in {where} for test "
         f"{nodeid} (record mode {mode}). Record it with: pytest {nodeid!r} {how}"
     )
-
-
-def streaming_refused(nodeid: str, kind: str, model: Any, payload: Any) -> RecordingMissing:
-    """The error for a streaming call in a replay-only run (streams are passed through live, never recorded)."""
-    return RecordingMissing(
-        f"test {nodeid}: a streaming {kind} call to {model!r} (prompt {preview(payload)!r}) cannot be "
-        "replayed — streaming calls are passed through live, never recorded. Use a non-streaming call in "
-        "tests, or run with --llmops-record-mode=off to allow live calls."
-    )
+    return RecordingMissing(message + ("\n" + diagnosis if diagnosis else ""))

@@ -1,6 +1,7 @@
 """An OpenAI-compatible model server on 127.0.0.1 for tests, demos and chaos runs (stdlib only).
 
 :class:`LoopbackServer` answers ``/v1/chat/completions`` (plain and ``stream: true``), ``/v1/completions``,
+``/v1/responses`` (OpenAI Responses API) and ``/v1/messages`` (Anthropic Messages API), both also streamed,
 ``/v1/embeddings`` and ``/v1/models`` with real OpenAI-shaped JSON, so litellm / the ``openai`` client talk
 to it exactly as to a provider.  It can be slowed down (``latency_s``), scripted (:meth:`queue_response`,
 :meth:`queue_fault`) and made unreliable (``fault_rate``) with the faults a real provider shows:

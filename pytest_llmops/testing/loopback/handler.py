@@ -7,6 +7,7 @@ import socket
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from . import protocols as _protocols
 from . import responses as _responses
 from .faults import fault_error
 from .responses import count_tokens, error_body, message_text
@@ -87,6 +88,8 @@ class Handler(BaseHTTPRequestHandler):
             "/v1/chat/completions": self._chat,
             "/v1/completions": self._legacy_completion,
             "/v1/embeddings": self._embeddings,
+            "/v1/messages": self._anthropic_messages,
+            "/v1/responses": self._responses_api,
         }
         route = routes.get(path)
         if route is None:
@@ -143,7 +146,22 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send_json(200, payload)
 
-    def _stream(self, chunks: list[dict]) -> None:
+    def _anthropic_messages(self, body: dict) -> None:
+        message = _protocols.anthropic_message(self.server_state.model_name, body, self.server_state._answer_for(body))
+        if body.get("stream"):
+            self._stream(_protocols.anthropic_events(message), named=True)
+        else:
+            self._send_json(200, message)
+
+    def _responses_api(self, body: dict) -> None:
+        answer = self.server_state._answer_for(_protocols.responses_input_as_chat(body))
+        response = _protocols.responses_body(self.server_state.model_name, body, answer)
+        if body.get("stream"):
+            self._stream(_protocols.responses_events(response), named=True)
+        else:
+            self._send_json(200, response)
+
+    def _stream(self, chunks: list[dict], named: bool = False) -> None:
         try:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -151,9 +169,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             for chunk in chunks:
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                event = f"event: {chunk['type']}\n" if named else ""
+                self.wfile.write(f"{event}data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
-            self.wfile.write(b"data: [DONE]\n\n")
+            if not named:  # Anthropic and Responses streams end with their last event, not [DONE]
+                self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
