@@ -38,7 +38,14 @@ Metrics: ``judge:<criteria slug>`` (value = score, ``min=min_score``), ``judge_c
 
 Modules: ``core`` (the :class:`Judge`), ``results`` (:class:`Judgment` and the other result types),
 ``prompts`` (templates and fences), ``parsing`` (reading an answer, G-Eval weighting), ``inputs`` (argument
-checks), ``messages`` (failure messages), ``text`` (slugs and clipped quotes).
+checks), ``messages`` (failure messages), ``text`` (slugs and clipped quotes), ``routing`` (where judge calls
+go; ``--llmops-rejudge`` reroutes them).
+
+**Auditing the judge** (issue 16): ``audit`` runs a judge on human-labelled items and summarizes agreement
+(``agreement``: Cohen's kappa with a seeded bootstrap interval, raw agreement, confusion matrix, Krippendorff's
+alpha), bias probes (``bias``: position flips, verbosity, test-retest) and the ``min_kappa`` gate;
+``correction`` gives Rogan-Gladen corrected pass rates; ``record_fields`` writes both into the run record;
+``audit_command`` is ``pytest-llmops judge-audit``.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from .prompts import (
     require_fenced,
 )
 from .results import COMPARE_VALUES, Comparison, GroundingJudgment, Judgment, SentenceVerdict
+from .routing import route
 from .text import clip, criteria_slug, short
 
 if TYPE_CHECKING:
@@ -119,7 +120,8 @@ class Judge:
             {"role": "system", "content": prompt.blocks["system"]},
             {"role": "user", "content": prompt.blocks["user"]},
         ]
-        reply = self.llm.complete(messages, model=self.model, **params)
+        llm, model = route(self.llm, self.model)
+        reply = llm.complete(messages, model=model, **params)
         try:
             return _Answer(validate(verdict_model, reply.text), reply, [reply.text])
         except VerdictInvalid as first:
@@ -132,7 +134,7 @@ class Judge:
             {"role": "assistant", "content": reply.text},
             {"role": "user", "content": repair.blocks["user"]},
         ]
-        repaired = self.llm.complete(retry_messages, model=self.model, **params)
+        repaired = llm.complete(retry_messages, model=model, **params)
         try:
             return _Answer(validate(verdict_model, repaired.text), repaired, [reply.text, repaired.text])
         except VerdictInvalid as second:
