@@ -29,7 +29,9 @@ def test_example_suite_replays_offline(pytester: pytest.Pytester, monkeypatch: p
     assert {a["metric"] for a in report["aggregates"]} >= {"recall@4", "mrr", "similarity", "cites_article"}
     assert all(a["passed"] for a in report["aggregates"])
     assert {g["path"] for g in report["golden_sets"]} == {"example_suite/goldens/support.jsonl",
-                                                          "example_suite/goldens/triage.yaml"}
+                                                          "example_suite/goldens/triage.yaml",
+                                                          "example_suite/goldens/agent_trajectories.jsonl",
+                                                          "example_suite/goldens/conversations.yaml"}
     assert {(p["name"], p["version"]) for p in report["prompts"]} >= {("support_answer", "v1"), ("support_answer", "v2")}
     kinds = {m["scorer"] for t in report["tests"] for m in t["metrics"]}
     assert {"retrieval", "similarity", "judge"} <= kinds

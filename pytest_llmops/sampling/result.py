@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .passk import pass_k_table
 from .spec import SamplingSpec
 
 
@@ -51,6 +52,7 @@ class SamplingResult:
             "decided_after": None if self.decided_after is None else int(self.decided_after),
             "anytime_bounds": None if self.anytime_bounds is None else [float(x) for x in self.anytime_bounds],
             "reason": self.reason,
+            "pass_k": pass_k_table(int(self.passes + self.failures), int(self.passes)),
         }
 
 
