@@ -75,7 +75,8 @@ def test_golden_and_prompt_versions(project: pytest.Pytester, extra: list[str]) 
     assert len([n for n in tests if n.startswith("test_support.py::test_answer[")]) == 6
     assert [n for n in tests if "test_tagged" in n] == ["test_support.py::test_tagged[reset-password]"]
     missing = tests["test_support.py::test_missing_variable"]
-    assert missing["outcome"] == "failed" and "question" in missing["message"]
+    # issue 18: a usage error (a missing template variable) is an error, not evidence about the model
+    assert missing["outcome"] == "error" and missing["error_kind"] == "config" and "question" in missing["message"]
     report = load_report(project.path / "r.json")
     assert report["golden_sets"][0]["cases"] == 3
     assert {(p["name"], p["version"]) for p in report["prompts"]} == {("support_answer", "v1"), ("support_answer", "v2")}
