@@ -58,6 +58,14 @@ BENCHMARKS = (
               "all-MiniLM-L6-v2 cold vs cached vs lexical throughput"),
     Benchmark("diff", "diff.py", (), (), 300,
               "load + diff + markdown of two 20,000-test run records"),
+    Benchmark("history", "history.py", (), ("--runs", "300"), 900,
+              "pytest-llmops history over 1,000 run records of a 200-test suite (read, analyse, HTML)"),
+    Benchmark("verdict_trust", "verdict_trust.py", (), ("--diffs", "300", "--check", "5"), 300,
+              "run-level false alarms, FDR and power of the diff's verdicts on simulated suites with known truth"),
+    Benchmark("trace_import", "trace_import.py", (), ("--conversations", "500"), 300,
+              "goldens import of 2,000 GenAI-span conversations: redaction, near-duplicate merging, recordings"),
+    Benchmark("plan_accuracy", "plan_accuracy.py", (), ("--only", "test_triage.py"), 3600,
+              "--llmops-plan's estimate vs the spend of a live SmolLM2 run of the example suite (no recordings)"),
 )
 
 # Benchmarks that print no BENCH_RESULT line yet: the figure is read from their human-readable output.

@@ -16,6 +16,8 @@ File format (``<root>/<name>.yaml`` or ``.yml``)::
           - {role: user, content: "{{ question }}"}
       v2:
         template: "Answer: {{ question }}"   # a single template = one user message
+    promotions:                   # optional; appended by `pytest-llmops prompts promote/rollback`
+      - {action: promote, version: v2, hash: ..., evidence_sha256: ..., at: ...}
 
 Each version has a **content hash**: sha256 of the canonical JSON of its messages (a single ``template``
 normalised to one user message), model and params.  Descriptions, metadata, comments, key order and YAML
@@ -41,7 +43,9 @@ from ..common.canonical import content_digest
 from ..errors import PromptError
 from .yaml_source import YamlDocument, YamlSourceError, format_loc, load_yaml_with_lines
 
-__all__ = ["PromptError", "PromptRegistry", "PromptVersion", "content_hash", "natural_key", "parse_ref"]
+__all__ = [
+    "PromptError", "PromptRegistry", "PromptVersion", "RenderedPrompt", "content_hash", "natural_key", "parse_ref",
+]
 
 PROMPT_SUFFIXES = (".yaml", ".yml")
 SHORT_HASH_LENGTH = 16
@@ -94,6 +98,22 @@ def _compile(source: str) -> Any:
 
 
 _UNDEFINED_RE = re.compile(r"^'([^']+)' is undefined$")
+
+
+class RenderedPrompt(list):  # type: ignore[type-arg]
+    """Rendered chat messages (a plain list to litellm) that also carry the model and params of their version."""
+
+    def __init__(self, messages: list[dict[str, str]], version: PromptVersion) -> None:
+        super().__init__(messages)
+        self.ref = version.ref
+        self.model = version.model
+        self.params = copy.deepcopy(version.params)
+
+    def call_params(self) -> dict[str, Any]:
+        """``{"model": ..., **params}`` the prompt version declares (``model`` left out when not set)."""
+        out: dict[str, Any] = {} if self.model is None else {"model": self.model}
+        out.update(copy.deepcopy(self.params))
+        return out
 
 
 @dataclass(frozen=True)
@@ -153,10 +173,12 @@ class PromptVersion:
             names |= meta.find_undeclared_variables(_environment().parse(message["content"]))
         return names
 
-    def render(self, /, **variables: Any) -> list[dict[str, str]]:
+    def render(self, /, **variables: Any) -> RenderedPrompt:
         """Fill the templates; returns litellm-ready ``[{"role": ..., "content": ...}]``.
 
-        Notes the prompt (name, version, hash) on the running test's record, if a test is running.
+        The list also carries the version's model and params (:class:`RenderedPrompt`), which
+        ``llm.complete(prompt.render(...))`` uses unless the call overrides them.  Notes the prompt (name,
+        version, hash) on the running test's record, if a test is running.
         """
         from jinja2 import TemplateError, UndefinedError
         from jinja2.exceptions import SecurityError
@@ -195,7 +217,7 @@ class PromptVersion:
         recorder = current_test()
         if recorder is not None:
             recorder.add_prompt(self.name, self.version, self.hash)
-        return rendered
+        return RenderedPrompt(rendered, self)
 
     def call_params(self) -> dict[str, Any]:
         """``{"model": ..., **params}`` for ``litellm.completion`` (``model`` left out when not set)."""
@@ -253,6 +275,7 @@ def _schema() -> tuple[type, type]:
         description: Optional[StrictStr] = None
         current: Optional[StrictStr] = None
         versions: dict[StrictStr, VersionSpec]
+        promotions: Optional[list[dict[str, Any]]] = None  # written by `pytest-llmops prompts promote/rollback`
 
     return PromptFileSpec, VersionSpec
 
@@ -263,6 +286,7 @@ class _PromptFile:
     description: str | None
     current: str
     versions: dict[str, PromptVersion]  # in natural order
+    promotions: list[dict[str, Any]] = field(default_factory=list)  # the promotion history, oldest first
 
 
 def _read_prompt_doc(path: Path) -> YamlDocument:
@@ -367,7 +391,7 @@ def _load_prompt_file(name: str, path: Path) -> _PromptFile:
             f"prompt file {path}:{doc.line_of('current')}: current version {current!r} is not defined; "
             f"known versions: {', '.join(loaded)}"
         )
-    return _PromptFile(name, spec.description, current, loaded)
+    return _PromptFile(name, spec.description, current, loaded, copy.deepcopy(spec.promotions or []))
 
 
 # --------------------------------------------------------------------------------------------- registry
@@ -423,6 +447,10 @@ class PromptRegistry:
 
     def current_version(self, name: str) -> str:
         return self._file(name).current
+
+    def promotions(self, name: str) -> list[dict[str, Any]]:
+        """The prompt's promotion history (``promotions:`` in its file), oldest first; see ``assets.promotion``."""
+        return copy.deepcopy(self._file(name).promotions)
 
     def get(self, name: str, version: str | None = None) -> PromptVersion:
         """One version of a prompt; ``None`` means the ``current`` one (default: highest natural version)."""

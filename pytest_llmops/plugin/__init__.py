@@ -12,10 +12,16 @@ from typing import Any
 
 import pytest
 
-from ..errors import ConfigError, InfrastructureError, LlmopsError
+from ..errors import ConfigError, InfrastructureError
+from . import affected as _affected
+from . import agents as _agents
 from . import assets as _assets
 from . import calls as _calls
+from . import junit as _junit
+from . import network_guard as _network_guard
+from . import outcomes as _outcomes
 from . import per_test as _per_test
+from . import rejudge as _rejudge
 from . import similarity as _similarity
 from .controller import Controller
 from .markers import MARKERS
@@ -47,14 +53,23 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     config.stash[STATE_KEY] = state
     _calls.install_capture(state)
+    _agents.install(state)
+    try:
+        _rejudge.install(state)
+    except ConfigError as exc:
+        raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     _similarity.setup_if_used(state)
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) owns the run's files
         config.pluginmanager.register(Controller(state), "llmops-controller")
+        from .progress import Progress
+
+        config.pluginmanager.register(Progress(state), "llmops-progress")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None:
+        _rejudge.uninstall(state)
         _calls.shutdown(state)
 
 
@@ -103,6 +118,12 @@ def llmops_embedder(request: pytest.FixtureRequest) -> Any:
     return _similarity.embedder_for(state_of(request.config), request)
 
 
+@pytest.fixture
+def conversation(request: pytest.FixtureRequest) -> Any:
+    """Multi-turn runs: ``conversation.run(respond)`` over the golden case's ``turns``; ``conversation.simulate``."""
+    return _agents.conversation_for(state_of(request.config), request)
+
+
 # -- collection ----------------------------------------------------------------------------------------------
 
 
@@ -112,7 +133,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    _per_test.check_items(state_of(config), items)
+    state = state_of(config)
+    _per_test.check_items(state, items)
+    if state.option("affected"):
+        _affected.select(state, items)
+    if state.option("plan"):
+        from .plan import apply
+
+        apply(state, config, items)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = state_of(session.config)
+    if state.option("affected") and not hasattr(session.config, "workerinput"):
+        _affected.carry_over(state)  # before the controller writes the record (its hook is trylast)
+    if state.option("plan") and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK  # a plan runs nothing on purpose
 
 
 # -- running -------------------------------------------------------------------------------------------------
@@ -122,9 +158,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     state = state_of(item.config)
     _per_test.begin_test(state, item)
+    _network_guard.arm(state, item)
     try:
         return (yield)
     finally:
+        _network_guard.disarm()
         _per_test.end_test(state, item)
 
 
@@ -140,6 +178,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
+    if item.get_closest_marker("judge_audit") is not None:
+        from .judge_audit import run_audit
+
+        run_audit(state_of(item.config), item)
     problem = _per_test.check_budget(item)
     if problem:
         pytest.fail(problem, pytrace=False)
@@ -147,15 +189,27 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        _agents.freeze_trajectory()  # before the teardown report writes and forgets the cassette
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(LlmopsError):
+    error = _calls.llmops_cause(call.excinfo.value) if call.excinfo is not None else None  # also SDK-wrapped
+    if error is not None:
         # our own errors carry a message that says what, where and what to do: show it without a traceback
-        error = call.excinfo.value
         report.longrepr = f"{type(error).__name__}: {error}"
-        if isinstance(error, InfrastructureError):
-            report.llmops_error_kind = _per_test.error_kind(error)  # type: ignore[attr-defined]
+        if isinstance(error, InfrastructureError) or _outcomes.is_usage_error(error):
+            report.llmops_error_kind = _outcomes.error_kind(error)  # type: ignore[attr-defined]
+    _network_guard.on_report(item, report)
     _per_test.attach(state_of(item.config), item, report)
+    if report.when == "teardown" and isinstance(getattr(report, "llmops", None), dict):
+        _affected.fingerprint(state_of(item.config), item, report.llmops)  # type: ignore[attr-defined]
+    _junit.add_properties(item.config, report)
     return report
 
 

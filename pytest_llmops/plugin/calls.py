@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,6 @@ import pytest
 from ..calls import capture
 from ..record import recorder as _recorder
 from .state import RunState
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.@=,+\-\[\]]+")
 
 
 def install_capture(state: RunState) -> None:
@@ -73,7 +70,10 @@ def activate_calls(state: RunState) -> Any:
         return None
     eng = engine(state)
     if not eng.in_test():
-        eng.begin_test(item.nodeid, _recorder.current_test(), cassette_path(state, item))
+        from .normalizers import normalizer_for
+
+        normalizer = normalizer_for(state, item)
+        eng.begin_test(item.nodeid, _recorder.current_test(), cassette_path(state, item), normalizer=normalizer)
         capture.set_active(eng)
     return eng
 
@@ -86,20 +86,11 @@ def end_calls(state: RunState) -> None:
 
 def cassette_path(state: RunState, item: pytest.Item) -> Path:
     """``recordings/<module>/<test name>.json`` next to the test module, or under ``--llmops-recordings-dir``."""
-    module = Path(item.path)
-    name = _UNSAFE.sub("_", item.name)[:150]
+    from ..calls.cassette import recording_path_for_test
+
     cls = getattr(item, "cls", None)
-    if cls is not None:
-        name = f"{cls.__name__}.{name}"
-    configured = state.option("recordings")
-    if configured:
-        root = state.rootpath / configured
-        try:
-            rel = module.resolve().relative_to(state.rootpath.resolve()).with_suffix("")
-        except ValueError:
-            rel = Path(module.stem)
-        return root / rel / f"{name}.json"
-    return module.parent / "recordings" / module.stem / f"{name}.json"
+    return recording_path_for_test(Path(item.path), item.name, cls.__name__ if cls is not None else None,
+                               state.rootpath, state.option("recordings"))
 
 
 def llm_client(state: RunState, request: pytest.FixtureRequest) -> Any:
@@ -143,3 +134,23 @@ def ledger_totals(state: RunState) -> dict[str, Any]:
     finally:
         if opened is not None:
             opened.close()
+
+
+def llmops_cause(exc: BaseException) -> BaseException | None:
+    """Our error, or the infrastructure error an SDK wrapped: the ``openai``/``anthropic`` SDKs turn an exception
+    raised in their HTTP transport (a missing recording, a blocked connection) into ``APIConnectionError``."""
+    from ..errors import InfrastructureError, LlmopsError
+
+    if isinstance(exc, LlmopsError):
+        return exc
+    if isinstance(exc, AssertionError):  # a failing assert stays a failure, whatever it was handling
+        return None
+    cause = exc.__cause__ or exc.__context__
+    for _ in range(8):
+        if cause is None:
+            return None
+        if isinstance(cause, InfrastructureError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+

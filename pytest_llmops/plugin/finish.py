@@ -13,6 +13,7 @@ from ..errors import LlmopsError
 from ..record.aggregates import compute_aggregates, describe
 from ..record.collector import compute_totals
 from .calls import ledger_totals
+from .judge_audit import record_fields as judge_record_fields
 from .state import RunState
 
 INTERRUPTED = 2
@@ -63,6 +64,7 @@ def build_record(state: RunState, exitstatus: int) -> dict[str, Any]:
         "collection_errors": state.collector.collection_errors,
         "unused_recordings": _unused(state, tests, exitstatus),
         "warnings": [],
+        **judge_record_fields(state, tests),  # issue 16: judge audits, corrected pass rates, re-judge
     }
 
 

@@ -23,6 +23,13 @@ MARKERS: dict[str, str] = {
     "embedder": "embedder(spec): similarity backend for this test (sentence-transformers[:PATH], lexical, "
     "litellm:MODEL)",
     "live_local": "live_local: needs the real local model server (SmolLM2 via llama-cpp-python)",
+    "judge_audit": "judge_audit(labels, *, criteria=None, tags=None, min_kappa=0.6, pass_score=None, retest=1, "
+    "confidence=0.95, n_resamples=2000, seed=0): after the test body, run the test's judge on a human label file "
+    "and fail when the lower bound of Cohen's kappa's interval is below min_kappa",
+    "llmops_allow_hosts": "llmops_allow_hosts(*hosts): in replay-only runs this test may also connect to these "
+    "hosts (names, IPs or CIDR ranges; '*': no network guard)",
+    "llmops_normalize": "llmops_normalize(pattern=None, placeholder=None, *, hook=None): a replay-key normalizer "
+    "for this test's model calls: regex -> placeholder, or hook(request) -> request",
 }
 
 OUR_MARKERS = frozenset(MARKERS)
@@ -38,6 +45,10 @@ _ALLOWED: dict[str, tuple[int, int, frozenset[str] | None]] = {
     "aggregate": (1, 1, frozenset({"min", "max", "stat"})),
     "embedder": (1, 1, frozenset()),
     "live_local": (0, 0, frozenset()),
+    "judge_audit": (1, 1, frozenset({"criteria", "tags", "min_kappa", "pass_score", "retest", "confidence",
+                                     "n_resamples", "seed"})),
+    "llmops_allow_hosts": (0, 64, frozenset()),
+    "llmops_normalize": (0, 2, frozenset({"hook"})),
 }
 
 
@@ -58,23 +69,35 @@ def check_marker(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
                 f"@pytest.mark.{name} got unknown argument(s) {', '.join(unknown)}; "
                 f"valid: {', '.join(sorted(allowed)) or '(none)'}"
             )
+    if name == "llmops_normalize":
+        from .normalizers import check_marker as check_normalize
+
+        check_normalize(args, kwargs)
     if name == "budget":
         from ..calls.budget import validate_budget_kwargs
 
         validate_budget_kwargs(kwargs)
+    if name == "judge_audit":
+        from .judge_audit import check_audit_marker
+
+        check_audit_marker(args, kwargs)
     if name == "aggregate":
-        stat = kwargs.get("stat", "mean")
-        if stat not in ("mean", "median", "min", "max"):
-            raise ConfigError(f"@pytest.mark.aggregate stat={stat!r}: expected mean, median, min or max")
-        if kwargs.get("min") is None and kwargs.get("max") is None:
-            raise ConfigError("@pytest.mark.aggregate needs min= or max=")
-        if not isinstance(args[0], str) or not args[0]:
-            raise ConfigError(f"@pytest.mark.aggregate metric {args[0]!r}: expected a metric name (a string)")
-        for key in ("min", "max"):
-            value = kwargs.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not is_finite(value)):
-                raise ConfigError(f"@pytest.mark.aggregate {key}={value!r}: expected a finite number")
+        _check_aggregate(args, kwargs)
+
+
+def _check_aggregate(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    stat = kwargs.get("stat", "mean")
+    if stat not in ("mean", "median", "min", "max"):
+        raise ConfigError(f"@pytest.mark.aggregate stat={stat!r}: expected mean, median, min or max")
+    if kwargs.get("min") is None and kwargs.get("max") is None:
+        raise ConfigError("@pytest.mark.aggregate needs min= or max=")
+    if not isinstance(args[0], str) or not args[0]:
+        raise ConfigError(f"@pytest.mark.aggregate metric {args[0]!r}: expected a metric name (a string)")
+    for key in ("min", "max"):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not is_finite(value)):
+            raise ConfigError(f"@pytest.mark.aggregate {key}={value!r}: expected a finite number")
 
 
 def json_safe(value: Any, depth: int = 0) -> Any:

@@ -92,10 +92,17 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("report", "--llmops-report", "llmops_report", "write the JSON run record to PATH", _path, None, "PATH"),
     Option("baseline", "--llmops-baseline", "llmops_baseline",
-           "compare this run with a base run record at the end of the session", _path, None, "PATH"),
+           "compare this run with a base run record at the end of the session: a file, or the name of a "
+           "baseline stored with 'pytest-llmops baseline bless'", _path, None, "PATH|NAME"),
+    Option("baselines_dir", None, "llmops_baselines_dir",
+           "directory of named baselines (relative to rootdir)", _path, ".llmops/baselines"),
     Option("fail_on", "--llmops-fail-on", "llmops_fail_on",
            "with --llmops-baseline: what makes the session fail, e.g. 'regression' or 'metric:recall@5:0.02' "
            "(comma-separated)", str, None, "RULES"),
+    Option("correction", "--llmops-correction", "llmops_correction",
+           "with --llmops-baseline: multiplicity correction over the diff's statistical comparisons: fdr "
+           "(Benjamini-Hochberg, default), by (Benjamini-Yekutieli), holm (family-wise), none",
+           _choice("fdr", "by", "holm", "none"), "fdr", "METHOD"),
     Option("record_mode", "--llmops-record-mode", "llmops_record_mode",
            "model-call recordings: none (replay only, default), once, new_episodes, all, off (live, no recordings)",
            _choice(*RECORD_MODES), "none", "MODE"),
@@ -111,6 +118,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_base", "--llmops-api-base", "llmops_api_base", "default api_base for model calls", str, None, "URL"),
     Option("judge_model", "--llmops-judge-model", "llmops_judge_model",
            "model used by the judge fixture (default: the llm default model)", str, None, "MODEL"),
+    Option("rejudge", "--llmops-rejudge", None,
+           "re-judge recorded outputs: replay the app's recorded calls, send judge calls live (to "
+           "--llmops-judge-model when given) without recording them", _bool, False, is_flag=True),
     Option("judge_templates", None, "llmops_judge_templates",
            "directory of judge templates overriding the packaged ones (relative to rootdir)", _path, None),
     Option("max_cost_usd", "--llmops-max-cost-usd", "llmops_max_cost_usd",
@@ -137,8 +147,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("embedder", "--llmops-embedder", "llmops_embedder",
            "similarity backend: sentence-transformers[:PATH], lexical, or litellm:MODEL", str,
            "sentence-transformers", "SPEC"),
+    Option("plan", "--llmops-plan", None,
+           "run nothing: print per test and in total the calls that would be replayed or go live and their "
+           "estimated cost (± range)", _bool, False, is_flag=True),
+    Option("affected", "--llmops-affected", None,
+           "run only the tests whose prompts, golden cases, recordings or judge templates differ from this base "
+           "run record (and tests new to it); skip the rest, carried over from the base", _path, None,
+           "BASE_RECORD"),
     Option("prices", None, "llmops_prices",
            "custom prices, one per line: MODEL = USD_PER_1M_INPUT USD_PER_1M_OUTPUT", str, None,
+           ini_type="linelist"),
+    Option("allow_hosts", "--llmops-allow-hosts", "llmops_allow_hosts",
+           "record mode none: hosts besides loopback a test may connect to (comma-separated names, IPs or "
+           "CIDR ranges; '*' turns the network guard off)", _tags, (), "HOSTS"),
+    Option("normalize", None, "llmops_normalize",
+           "replay-key normalizers, one per line: REGEX => PLACEHOLDER, or hook: module:function", str, None,
            ini_type="linelist"),
 )
 

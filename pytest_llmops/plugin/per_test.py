@@ -6,14 +6,12 @@ from typing import Any
 
 import pytest
 
-from ..errors import BudgetExceeded, ConfigError, JudgeError, ProviderError, RecordingMissing
+from ..errors import ConfigError
 from ..record import recorder as _recorder
 from . import calls as _calls
 from . import similarity as _similarity
 from .markers import OUR_MARKERS, check_marker, json_safe
 from .state import RunState
-
-_ERROR_KIND = pytest.StashKey[str]()
 
 
 def check_items(state: RunState, items: list[pytest.Item]) -> None:
@@ -55,14 +53,6 @@ def recorder_api(state: RunState, request: pytest.FixtureRequest) -> Any:
     return RecorderWithApprovals.wrap(rec, state, request)
 
 
-def error_kind(exc: BaseException) -> str:
-    for kind, cls in (("budget", BudgetExceeded), ("recording", RecordingMissing), ("judge", JudgeError),
-                      ("provider", ProviderError)):
-        if isinstance(exc, cls):
-            return kind
-    return getattr(exc, "error_kind", "infrastructure")
-
-
 def check_budget(item: pytest.Item) -> str | None:
     """After the test body: the figures of a blown ``@pytest.mark.budget``, or None."""
     mark = item.get_closest_marker("budget")
@@ -80,8 +70,6 @@ def check_budget(item: pytest.Item) -> str | None:
 
 def attach(state: RunState, item: pytest.Item, report: pytest.TestReport) -> None:
     """Put this test's data on its report as plain builtins (they travel through xdist)."""
-    if report.when == "call" and getattr(report, "llmops_error_kind", None):
-        item.stash[_ERROR_KIND] = report.llmops_error_kind  # type: ignore[attr-defined]
     if report.when != "teardown" and not (report.when == "setup" and report.failed):
         return
     if report.when == "teardown":

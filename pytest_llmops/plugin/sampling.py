@@ -20,6 +20,7 @@ import pytest
 
 from ..errors import ConfigError, InfrastructureError, SamplingError
 from ..record.recorder import _sample_index, current_test
+from .outcomes import USAGE_ERRORS
 from .state import RunState
 
 RUNNER_KEYS = ("concurrent", "max_parallel", "inconclusive")
@@ -68,6 +69,8 @@ def _classify(exc: BaseException) -> str:
         if isinstance(exc, pytest.fail.Exception):
             return "fail"
         raise exc
+    if isinstance(exc, USAGE_ERRORS):
+        raise exc  # a misconfiguration is not evidence about the model: the whole test errors with its message
     if isinstance(exc, InfrastructureError):
         return "error"
     return "fail"

@@ -41,7 +41,7 @@ class RunState:
             ini = config.getini(opt.ini) if opt.ini else None
             self.options[opt.dest] = resolve(opt.dest, cli, ini)
         self.report_path = self._output_path("report")
-        self.baseline_path = self._output_path("baseline", must_exist=True)
+        self.baseline_path = self._baseline_path()
         self.prices = parse_prices(self.options["prices"])
         if self.options["fail_on"]:
             from ..review.failon import parse_fail_on
@@ -79,6 +79,21 @@ class RunState:
 
     def existing_run_dir(self) -> Path | None:
         return self._run_dir
+
+    def _baseline_path(self) -> Path | None:
+        """``--llmops-baseline``: an existing file, else a name stored in ``llmops_baselines_dir``."""
+        value = self.options["baseline"]
+        if not value:
+            return None
+        from ..review.baseline import resolve
+
+        cli_given = self.config.getoption("llmops_baseline", None) is not None
+        base = self.config.invocation_params.dir if cli_given else self.rootpath
+        flag = "--llmops-baseline" if cli_given else "ini llmops_baseline"
+        try:
+            return resolve(value, Path(base), self.rootpath / self.options["baselines_dir"])
+        except ConfigError as exc:
+            raise ConfigError(f"{flag}: {exc}") from None
 
     def _output_path(self, dest: str, must_exist: bool = False) -> Path | None:
         value = self.options[dest]

@@ -81,6 +81,20 @@ class GoldenRef(_Open):
     case_id: str
 
 
+class TrajectoryStep(_Model):
+    """One tool call a model requested (and the result the app sent back), derived from the recorded calls."""
+
+    index: int
+    tool: str
+    arguments: Any = None
+    result: Any = None
+    call_id: str | None = None
+    call: int | None = Field(default=None, description="position in the test's calls of the call that asked")
+    call_key: str | None = None
+    sample: int | None = None
+    turn: int | None = None
+
+
 class TestEntry(_Model):
     __test__ = False
 
@@ -106,6 +120,56 @@ class TestEntry(_Model):
     budget: dict[str, Any] | None = None
     recordings: dict[str, Any] = Field(default_factory=dict)
     worker: str | None = None
+    judge_audit: dict[str, Any] | None = Field(
+        default=None, description="a @judge_audit test: the label file and the audit of each criterion")
+    trajectory: list[TrajectoryStep] | None = Field(
+        default=None, description="tool calls requested by the models and their results, in order (issue 15)")
+    conversation: dict[str, Any] | None = Field(
+        default=None, description="a multi-turn conversation: per-turn inputs, outputs, metrics and calls")
+
+
+class JudgeAuditSummary(_Open):
+    """The audit of the judge on one criterion against human labels (issue 16)."""
+
+    criterion: str
+    slug: str
+    kind: str = Field(description="score, pass_fail or preference")
+    judge_model: str | None = None
+    items: int
+    min_kappa: float
+    passed: bool
+    audit_test: str
+    agreement: dict[str, Any] | None = Field(
+        default=None, description="kappa, kappa_ci (seeded bootstrap), weights, raw_agreement, labels, confusion")
+    humans: dict[str, Any] = Field(default_factory=dict, description="labellers' own agreement: the ceiling")
+    bias: dict[str, Any] = Field(default_factory=dict, description="position flips, verbosity, test-retest")
+
+
+class JudgePassRate(_Open):
+    """The judge's pass rate on a criterion and its Rogan-Gladen correction by the audited Se/Sp (issue 16)."""
+
+    criterion: str
+    slug: str
+    audit_test: str
+    verdicts: int
+    passed: int
+    observed: float
+    observed_ci: list[float]
+    sensitivity: float | None = None
+    specificity: float | None = None
+    corrected: float | None = None
+    corrected_ci: list[float] | None = None
+    reason: str | None = Field(default=None, description="why no correction exists")
+    method: str = "rogan-gladen"
+
+
+class RejudgeInfo(_Open):
+    """A run that re-judged recorded outputs: judge calls live, the app's calls replayed (issue 16)."""
+
+    judge_model: str | None = None
+    models: list[str] = Field(default_factory=list)
+    verdicts: int = 0
+    tests: list[str] = Field(default_factory=list)
 
 
 class TokenTotals(_Model):
@@ -174,6 +238,9 @@ class RunRecord(_Model):
     collection_errors: list[CollectionError] = Field(default_factory=list)
     unused_recordings: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    judge_audits: list[JudgeAuditSummary] = Field(default_factory=list)
+    judge_pass_rates: list[JudgePassRate] = Field(default_factory=list)
+    rejudge: RejudgeInfo | None = None
 
 
 def json_schema() -> dict[str, Any]:

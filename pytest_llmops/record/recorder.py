@@ -12,6 +12,7 @@ import contextvars
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,8 @@ from ..errors import RecorderError
 _current: TestRecorder | None = None
 _active_nodeid: str | None = None
 _sample_index: contextvars.ContextVar[int] = contextvars.ContextVar("llmops_sample_index", default=0)
+ExchangeProvider = Callable[[], dict[str, dict[str, Any]]]
+_exchange_provider: ExchangeProvider | None = None
 
 
 def current_test() -> TestRecorder | None:
@@ -55,6 +58,17 @@ def current_sample_index() -> int:
 
 def set_sample_index(index: int) -> contextvars.Token[int]:
     return _sample_index.set(index)
+
+
+def set_exchange_provider(provider: ExchangeProvider | None) -> ExchangeProvider | None:
+    """Where the running test's recorded calls (full replay key -> recording) come from; returns the previous one.
+
+    The plugin points this at the call engine's cassette, so :meth:`TestRecorder.trajectory` can read the
+    requests and responses of the calls the recorder metered.
+    """
+    global _exchange_provider
+    previous, _exchange_provider = _exchange_provider, provider
+    return previous
 
 
 def bound_parts(low: float | None, high: float | None, *, space: str = " ") -> list[str]:
@@ -141,6 +155,8 @@ class TestRecorder:
         self.budget: dict[str, Any] | None = None
         self.recordings: dict[str, Any] = {}
         self.extra: dict[str, Any] = {}
+        self.trajectory_steps: list[dict[str, Any]] | None = None  # frozen at the end of the test
+        self.conversation: dict[str, Any] | None = None
 
     # -- what tests and scorers call -------------------------------------------------------------
     def metric(
@@ -200,8 +216,39 @@ class TestRecorder:
             if ref not in self.prompts:
                 self.prompts.append(ref)
 
+    def trajectory(self, *, sample: int | None = None, all_samples: bool = False) -> list[dict[str, Any]]:
+        """The tool calls the models requested and the results the app sent back, derived from the recorded calls.
+
+        Steps of the running sample (``sample=`` another one; ``all_samples=True`` every sample); see
+        :mod:`pytest_llmops.record.trajectory` for the fields of a step.
+        """
+        from .trajectory import derive_trajectory, exchanges_from
+
+        if self.trajectory_steps is not None:
+            steps = [dict(s) for s in self.trajectory_steps]
+        else:
+            entries = _exchange_provider() if _exchange_provider is not None else {}
+            with self._lock:
+                calls = list(self.calls)
+            steps = derive_trajectory(exchanges_from(calls, entries))
+        if all_samples:
+            return steps
+        wanted = current_sample_index() if sample is None else sample
+        kept = [s for s in steps if s.get("sample") in (wanted, None)]
+        return [{**s, "index": i} for i, s in enumerate(kept)]
+
+    def freeze_trajectory(self) -> None:
+        """Derive the trajectory of every sample once more and keep it (the recordings go away after the test)."""
+        if self.trajectory_steps is None:
+            self.trajectory_steps = self.trajectory(all_samples=True)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain builtins only: this travels through xdist's serializer and into the JSON record."""
+        optional = {}
+        if self.trajectory_steps:
+            optional["trajectory"] = [dict(s) for s in self.trajectory_steps]
+        if self.conversation is not None:
+            optional["conversation"] = self.conversation
         with self._lock:
             return {
                 "metrics": [m.to_dict() for m in self.metrics],
@@ -213,6 +260,7 @@ class TestRecorder:
                 "sampling": self.sampling,
                 "budget": self.budget,
                 "recordings": dict(self.recordings),
+                **optional,
                 **self.extra,
             }
 

@@ -1,4 +1,4 @@
-"""Subcommands ``diff``, ``merge``, ``html`` and ``show`` of the ``pytest-llmops`` command.
+"""Subcommands ``diff``, ``merge``, ``html``, ``show`` and ``calibrate`` of the ``pytest-llmops`` command.
 
 The main CLI wires each as ``add_<name>_arguments(subparser)`` + ``cmd_<name>(args) -> exit code``, or all at
 once with :func:`register`.  Exit codes: 0 fine, 1 the ``--fail-on`` rules say fail, 2 bad input (unreadable
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LlmopsError
+from . import cli_runs as _cli_runs
+from .calibrate_cli import add_calibrate_arguments, cmd_calibrate
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT = 0, 1, 2
 
@@ -71,8 +73,17 @@ def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
                         help="compare cost and tokens of the run total only, not of each test")
     parser.add_argument("--prompt-edits", choices=("regression", "info"), default="regression",
                         help="a prompt whose content changed without a version bump: regression (default) or info")
+    parser.add_argument("--correction", choices=("fdr", "by", "holm", "none"), default=d.correction,
+                        help="multiplicity correction over all statistical comparisons of the diff: fdr "
+                             "(Benjamini–Hochberg, default), by (Benjamini–Yekutieli, any dependence), holm "
+                             "(family-wise error), none")
+    parser.add_argument("--min-effect", type=_alpha, default=d.min_effect, metavar="DROP",
+                        help="practical threshold: a comparison that cannot detect a pass-rate drop of DROP (or a "
+                             "metric drop of DROP × its base mean) with 80%% power is reported inconclusive "
+                             f"(default {d.min_effect:g})")
     parser.add_argument("--fail-on", default=None, metavar="RULES",
-                        help="comma-separated: regression | none | metric:NAME:ABS | metric:NAME:PCT%% | cost:PCT%% | "
+                        help="comma-separated: regression | flip | none | metric:NAME:ABS | metric:NAME:PCT%% | "
+                             "cost:PCT%% | "
                              "tokens:PCT%% | latency:PCT%% (default: none)")
 
 
@@ -83,7 +94,8 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     rules = parse_fail_on(getattr(args, "fail_on", None), default="none")
     options = DiffOptions(alpha=args.alpha, cost_pct=args.cost_threshold, tokens_pct=args.tokens_threshold,
                           latency_pct=args.latency_threshold, per_test_cost=not args.no_per_test_cost,
-                          prompt_edit_is_regression=args.prompt_edits == "regression")
+                          prompt_edit_is_regression=args.prompt_edits == "regression", correction=args.correction,
+                          min_effect=args.min_effect)
     return options_for_rules(rules, options), rules
 
 
@@ -216,11 +228,14 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callab
     "merge": ("merge shard records of one run into one record", add_merge_arguments, cmd_merge),
     "html": ("write a self-contained HTML report comparing two run records", add_html_arguments, cmd_html),
     "show": ("summarize one run record", add_show_arguments, cmd_show),
+    "calibrate": ("recommend sampling n / min_pass_rate and golden-set thresholds from N >= 2 records of one suite",
+                  add_calibrate_arguments, cmd_calibrate),
 }
+COMMANDS.update(_cli_runs.COMMANDS)  # history, baseline, export
 
 
 def register(subparsers: Any) -> None:
-    """Add the four subcommands to an ``argparse`` subparsers object; each sets ``func`` to its cmd_*."""
+    """Add the subcommands to an ``argparse`` subparsers object; each sets ``func`` to its cmd_*."""
     for name, (help_text, add, run) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
         add(sub)

@@ -17,7 +17,8 @@ are reported together in one :class:`~pytest_llmops.errors.GoldenError`, each as
 
 Modules: ``models`` (the case and its validation), ``raw`` (unvalidated cases, problem collection),
 ``readers`` / ``csv_reader`` (the four formats), ``loader`` (:class:`GoldenSet`, loading and caching),
-``update`` with ``edit_json`` / ``edit_yaml`` / ``edit_csv`` (approved-output writers).
+``update`` with ``edit_json`` / ``edit_yaml`` / ``edit_csv`` (approved-output writers), ``append`` (new cases
+appended, the file's format kept; used by ``pytest-llmops goldens import``).
 """
 
 from __future__ import annotations

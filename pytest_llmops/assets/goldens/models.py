@@ -7,13 +7,15 @@ import re
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ...common.numbers import is_finite
 from ..yaml_source import format_loc
 from .raw import Problems, RawCase
 
-CASE_FIELDS = ("id", "input", "expected", "contexts", "relevant_ids", "tags", "metadata", "approved")
+CASE_FIELDS = ("id", "input", "expected", "contexts", "relevant_ids", "tags", "metadata", "approved",
+               "expected_trajectory", "turns")
+TURN_FIELDS = ("user", "expected", "expected_trajectory", "must_include", "metadata")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 ID_MAX_LENGTH = 100
 
@@ -31,6 +33,73 @@ def _check_json_like(value: Any, what: str) -> None:
         ) from None
 
 
+def _check_comparators(value: Any, what: str) -> None:
+    """The JSON comparators of expected arguments: ``{"$regex": ...}`` must compile, ``{"$approx": x}`` be a number."""
+    if isinstance(value, dict):
+        if "$regex" in value:
+            try:
+                re.compile(str(value["$regex"]))
+            except re.error as exc:
+                raise ValueError(
+                    f"{what}: $regex {value['$regex']!r} is not a valid regular expression ({exc})"
+                ) from None
+        if "$approx" in value and not is_finite(value["$approx"]):
+            raise ValueError(f"{what}: $approx needs a finite number, got {value['$approx']!r}")
+        for key, inner in value.items():
+            _check_comparators(inner, f"{what}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _check_comparators(inner, f"{what}[{index}]")
+
+
+def check_trajectory(value: Any, what: str = "") -> list[Any]:
+    """A list of steps: a tool name, or a mapping with ``tool`` and optional ``args`` (JSON, comparators allowed)."""
+    if not isinstance(value, list):
+        raise ValueError(f"{what}must be a list of steps, got {type_name(value)} {value!r:.60}")
+    for index, step in enumerate(value):
+        where = f"{what}step [{index}]"
+        if isinstance(step, str) and step:
+            continue
+        if not isinstance(step, dict):
+            raise ValueError(
+                f"{where} must be a tool name or a mapping with 'tool', got {type_name(step)} {step!r:.60}"
+            )
+        unknown = [k for k in step if k not in ("tool", "args", "arguments")]
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r}; allowed: tool, args")
+        if not isinstance(step.get("tool"), str) or not step["tool"]:
+            raise ValueError(f"{where} needs 'tool': a non-empty tool name")
+        args = step.get("args", step.get("arguments"))
+        _check_json_like(args, f"{where} args")
+        _check_comparators(args, f"{where} args")
+    return value
+
+
+def _check_turn(index: int, turn: Any) -> Any:
+    where = f"turn [{index}]"
+    if isinstance(turn, str):
+        return {"user": turn}
+    if not isinstance(turn, dict):
+        raise ValueError(f"{where} must be a user message or a mapping with 'user', got {type_name(turn)}")
+    unknown = [k for k in turn if k not in TURN_FIELDS]
+    if unknown:
+        raise ValueError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(TURN_FIELDS)}")
+    if not isinstance(turn.get("user"), str) or not turn["user"].strip():
+        raise ValueError(f"{where} needs 'user': the user's message (a non-empty string)")
+    expected = turn.get("expected")
+    if expected is not None and not isinstance(expected, (str, dict)):
+        raise ValueError(f"{where} 'expected' must be a string or a mapping, got {type_name(expected)}")
+    must = turn.get("must_include")
+    if must is not None and (not isinstance(must, list) or not all(isinstance(m, str) for m in must)):
+        raise ValueError(f"{where} 'must_include' must be a list of strings")
+    if turn.get("expected_trajectory") is not None:
+        check_trajectory(turn["expected_trajectory"], f"{where} expected_trajectory ")
+    if not isinstance(turn.get("metadata", {}), dict):
+        raise ValueError(f"{where} 'metadata' must be a mapping")
+    _check_json_like(turn, where)
+    return turn
+
+
 class GoldenCase(BaseModel):
     """One case of a golden set.  Immutable; ``location`` / ``source_line`` tell where it was defined."""
 
@@ -44,6 +113,8 @@ class GoldenCase(BaseModel):
     tags: list[str] = []
     metadata: dict[str, Any] = {}
     approved: Any = None
+    expected_trajectory: Optional[list[Union[str, dict[str, Any]]]] = None
+    turns: Optional[list[dict[str, Any]]] = None
 
     _source: str = PrivateAttr(default="")
     _source_line: int = PrivateAttr(default=0)
@@ -125,6 +196,31 @@ class GoldenCase(BaseModel):
     def _approved(cls, value: Any) -> Any:
         _check_json_like(value, "approved")
         return value
+
+    @field_validator("expected_trajectory", mode="before")
+    @classmethod
+    def _trajectory(cls, value: Any) -> Any:
+        return value if value is None else check_trajectory(value)
+
+    @field_validator("turns", mode="before")
+    @classmethod
+    def _turns(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"must be a non-empty list of turns, got {type_name(value)} {value!r:.60}")
+        return [_check_turn(index, turn) for index, turn in enumerate(value)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conversation_input(cls, data: Any) -> Any:
+        """A conversation's ``input`` defaults to its first user message."""
+        if isinstance(data, dict) and "input" not in data and isinstance(data.get("turns"), list) and data["turns"]:
+            first = data["turns"][0]
+            text = first if isinstance(first, str) else first.get("user") if isinstance(first, dict) else None
+            if isinstance(text, str):
+                data = {**data, "input": text}
+        return data
 
     # -- location ---------------------------------------------------------------------------------------
     @property
