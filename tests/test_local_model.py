@@ -49,9 +49,12 @@ def test_local_model_answers_a_chat_completion_through_litellm():
             completion = original("completion")
         except ImportError:
             completion = litellm.completion
-        response = completion(model=server.model, api_base=server.base_url, api_key="sk-local",
-                              messages=[{"role": "user", "content": "What is the capital of France?"}],
-                              max_tokens=20, temperature=0)
+        from pytest_llmops.calls.active import engine_live
+
+        with engine_live():  # and past the HTTP-layer capture of the SDK routes, which would replay it too
+            response = completion(model=server.model, api_base=server.base_url, api_key="sk-local",
+                                  messages=[{"role": "user", "content": "What is the capital of France?"}],
+                                  max_tokens=20, temperature=0)
         text = response.choices[0].message.content
         assert isinstance(text, str) and text.strip()
         assert response.usage.completion_tokens > 0

@@ -33,8 +33,20 @@ except ImportError:  # no capture layer: litellm is not patched
     def unpatched(name: str):
         return getattr(litellm, name)
 
-COMPLETION = unpatched("completion")
-ACOMPLETION = unpatched("acompletion")
+from pytest_llmops.calls.active import engine_live  # noqa: E402  (and past the HTTP-layer capture too)
+
+_COMPLETION = unpatched("completion")
+_ACOMPLETION = unpatched("acompletion")
+
+
+def COMPLETION(**kwargs):  # noqa: N802
+    with engine_live():
+        return _COMPLETION(**kwargs)
+
+
+async def ACOMPLETION(**kwargs):  # noqa: N802
+    with engine_live():
+        return await _ACOMPLETION(**kwargs)
 
 MODEL = "openai/loopback-model"
 FAST = RetryPolicy(max_retries=3, base_delay_s=0.01, max_delay_s=5.0, timeout_s=2.0, jitter=0.0)

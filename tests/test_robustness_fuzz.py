@@ -362,7 +362,11 @@ def review(content: bytes) -> None:
         return
     base = load.load_review_record(DATA / "review" / "base.json")
     for old, new in ((base, head), (head, base)):
-        result = diff.diff_records(old, new)
+        # a pair that cannot be compared (issue 13: e.g. sampled tests without per-sample counts) is refused
+        # with our own error and its message, never a crash
+        result = robust(lambda old=old, new=new: diff.diff_records(old, new), ReportError)
+        if isinstance(result, ReportError):
+            continue
         markdown.render_markdown(result)
         markdown.render_text(result)
         json.dumps(result.to_dict())
