@@ -4,6 +4,7 @@ pinned virtualenv by itself; the packaging metadata is what an index accepts."""
 from __future__ import annotations
 
 import re
+import os
 import subprocess
 from pathlib import Path
 
@@ -47,8 +48,10 @@ def test_ci_run_keeps_its_guards() -> None:
 
 
 def _dry_run(target: str, venv: Path) -> list[str]:
-    out = subprocess.run(["make", "-n", "-B", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True,
-                         check=True).stdout
+    # run from inside `make test` (CI), a sub-make would inherit the parent's flags and print its directory
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
+    out = subprocess.run(["make", "--no-print-directory", "-n", "-B", target, f"VENV={venv}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
