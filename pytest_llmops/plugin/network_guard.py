@@ -25,6 +25,8 @@ _BLOCKED = pytest.StashKey[list[str]]()
 _RESOLUTION_CACHE: dict[str, set[str]] = {}
 _true_getaddrinfo = socket.getaddrinfo
 _armed = False
+_GUARDS: dict[tuple[str, ...], tuple[Any, Any]] = {}  # allowed hosts -> (connect, getaddrinfo)
+_current: dict[str, Any] = {"nodeid": "", "blocked": []}  # the test the guard reports about
 
 
 class NetworkBlocked(InfrastructureError):
@@ -62,20 +64,41 @@ def _local_name(host: str, allowed: set[str]) -> bool:
 
 
 def arm(state: RunState, item: pytest.Item) -> None:
-    """Guard this test's connections (record mode ``none`` only)."""
+    """Guard this test's connections (record mode ``none`` only).
+
+    pytest-socket lifts its restriction after every test, so the guard is put back for each one; the guarded
+    functions are built once per set of allowed hosts (building them was most of the plugin's cost on a suite
+    that uses nothing else of it) and report about the running test through ``_current``.
+    """
     if state.option("record_mode") != "none":
         return
     hosts = allowed_hosts(state, item)
     if "*" in hosts:
         return
+    _current["nodeid"] = item.nodeid
+    _current["blocked"] = item.stash.setdefault(_BLOCKED, [])
+    key = tuple(hosts)
+    guards = _GUARDS.get(key)
+    if guards is None:
+        guards = _GUARDS[key] = _build(hosts)
+    global _armed
+    socket.socket.connect, socket.getaddrinfo = guards  # type: ignore[method-assign]
+    _armed = True
+
+
+def _build(hosts: list[str]) -> tuple[Any, Any]:
     import pytest_socket
 
-    blocked = item.stash.setdefault(_BLOCKED, [])
     pytest_socket.socket_allow_hosts([*LOOPBACK, *hosts], allow_unix_socket=True, resolution_cache=_RESOLUTION_CACHE)
     # pytest-socket warns when it blocks; our error says more, and under -W error its warning would replace it
     warnings.filterwarnings("ignore", message="A test tried to use socket", category=UserWarning)
     guarded = socket.socket.connect
     names = {h.lower() for h in hosts}
+
+    def refuse(host: Any, port: Any) -> NetworkBlocked:
+        error = NetworkBlocked(_message(_current["nodeid"], host, port))
+        _current["blocked"].append(str(error))
+        return error
 
     def connect(sock: socket.socket, *args: Any) -> Any:
         try:
@@ -83,22 +106,15 @@ def arm(state: RunState, item: pytest.Item) -> None:
         except pytest_socket.SocketConnectBlockedError as exc:
             address = args[0] if args else None
             port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
-            error = NetworkBlocked(_message(item.nodeid, exc._host, port))
-            blocked.append(str(error))
-            raise error from None
+            raise refuse(exc._host, port) from None
 
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
         if name is None or _local_name(str(name), names):
             return _true_getaddrinfo(host, *args, **kwargs)
-        error = NetworkBlocked(_message(item.nodeid, name, args[0] if args else None))
-        blocked.append(str(error))
-        raise error
+        raise refuse(name, args[0] if args else None)
 
-    global _armed
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.getaddrinfo = getaddrinfo
-    _armed = True
+    return connect, getaddrinfo
 
 
 def disarm() -> None:
