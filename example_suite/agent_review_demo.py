@@ -19,6 +19,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))  # the review demo's runner: python example_suite/agent_review_demo.py
+from review_demo import review_pair  # noqa: E402
 
 
 def run_suite(version: str, report: Path, record: bool) -> int:
@@ -41,26 +43,7 @@ def main() -> int:
     parser.add_argument("--out", default="agent-review-demo", help="output directory (default: ./agent-review-demo)")
     parser.add_argument("--record", action="store_true", help="re-record both versions live first")
     args = parser.parse_args()
-    out = Path(args.out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    base, head = out / "base.json", out / "head.json"
-    run_suite("v1", base, args.record)
-    run_suite("v2", head, args.record)
-    cli = [sys.executable, "-m", "pytest_llmops.cli"]
-    markdown = subprocess.run([*cli, "diff", str(base), str(head), "--format", "markdown"],
-                              capture_output=True, text=True)
-    (out / "comment.md").write_text(markdown.stdout, encoding="utf-8")
-    print("\n" + markdown.stdout)
-    if markdown.returncode not in (0, 1):
-        print(markdown.stderr, file=sys.stderr)
-        return markdown.returncode
-    html = subprocess.run([*cli, "html", str(head), "--baseline", str(base), "-o", str(out / "report.html")],
-                          capture_output=True, text=True)
-    if html.returncode != 0:
-        print(html.stderr, file=sys.stderr)
-        return html.returncode
-    print(f"markdown: {out / 'comment.md'}\nHTML report: {out / 'report.html'}")
-    return 0
+    return review_pair(run_suite, args.out, args.record)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,16 +33,13 @@ def run_suite(version: str, report: Path, record: bool) -> int:
     return done.returncode
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="review-demo", help="output directory (default: ./review-demo)")
-    parser.add_argument("--record", action="store_true", help="re-record both versions live first")
-    args = parser.parse_args()
-    out = Path(args.out).resolve()
+def review_pair(run: Callable[[str, Path, bool], int], out_dir: str, record: bool) -> int:
+    """Run base (v1) and head (v2) with ``run``, print the markdown diff and write it and the HTML report."""
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     base, head = out / "base.json", out / "head.json"
-    run_suite("v1", base, args.record)
-    run_suite("v2", head, args.record)
+    run("v1", base, record)
+    run("v2", head, record)
     cli = [sys.executable, "-m", "pytest_llmops.cli"]
     markdown = subprocess.run([*cli, "diff", str(base), str(head), "--format", "markdown"],
                               capture_output=True, text=True)
@@ -57,6 +55,14 @@ def main() -> int:
         return html.returncode
     print(f"markdown: {out / 'comment.md'}\nHTML report: {out / 'report.html'}")
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="review-demo", help="output directory (default: ./review-demo)")
+    parser.add_argument("--record", action="store_true", help="re-record both versions live first")
+    args = parser.parse_args()
+    return review_pair(run_suite, args.out, args.record)
 
 
 if __name__ == "__main__":
