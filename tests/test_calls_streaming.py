@@ -181,3 +181,62 @@ def test_llm_fixture_streams_record_and_replay_through_the_plugin(pytester: pyte
             assert live_call["stream"] and replayed_call["cached"]
             assert replayed_call["recorded_ttft_s"] == live_call["ttft_s"] and live_call["ttft_s"] >= 0.25
             assert replayed_call["recorded_latency_s"] >= 0.3
+
+
+def retrying_engine(tmp_path: Path, retries: int) -> CallEngine:
+    return CallEngine(CallSettings(record_mode="once", recordings_dir=tmp_path / "rec", prices={MODEL: (1.0, 2.0)},
+                                   retry=RetryPolicy(max_retries=retries, base_delay_s=0.01, timeout_s=10)))
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_a_stream_broken_before_its_first_token_is_retried_before_the_app_reads_it(tmp_path, server, captured,
+                                                                                     flavour):
+    server.queue_fault("malformed")  # HTTP 200, an event stream whose first event is cut in half
+    app = sync_app if flavour == "sync" else async_app
+    chunks, rec = in_test(retrying_engine(tmp_path, retries=1), lambda: app(server, "what is your refund policy?"))
+    assert len(model_requests(server)) == 2  # the broken stream, then the retry
+    assert "".join(c[0] or "" for c in chunks).startswith("loopback answer")  # the app saw only the good stream
+    (call,) = rec.calls
+    assert call["retries"] == 1 and call["stream"] and not call.get("error")
+
+
+def test_a_stream_broken_on_every_attempt_is_a_provider_error_not_an_empty_answer(tmp_path, server, captured):
+    from pytest_llmops.errors import ProviderError
+
+    server.queue_fault("malformed", count=2)
+    with pytest.raises(ProviderError, match="after 2 attempts") as info:
+        in_test(retrying_engine(tmp_path, retries=1), lambda: sync_app(server, "what is your refund policy?"))
+    assert info.value.retryable and len(model_requests(server)) == 2
+
+
+def test_an_empty_event_stream_is_malformed(tmp_path):
+    from pytest_llmops.calls.streaming import MalformedStream, prime
+
+    role_only = {"choices": [{"index": 0, "delta": {"role": "assistant"}}]}
+    with pytest.raises(MalformedStream, match="after 1 chunk"):
+        prime(iter([role_only]))
+    primed = prime(iter([role_only, {"choices": [{"index": 0, "delta": {"content": "hi"}}]}, {"choices": []}]))
+    assert len(list(primed)) == 3  # the chunks read while priming come first, then the rest
+
+
+def test_a_stream_that_breaks_after_its_first_token_is_a_metered_provider_error(tmp_path, captured):
+    """The app has read part of the answer: not retried, but an error of the provider, never the app's."""
+    from pytest_llmops.calls.streaming import LiveStream
+    from pytest_llmops.errors import ProviderError
+
+    engine = retrying_engine(tmp_path, retries=3)
+    httpx = pytest.importorskip("httpx")
+
+    def chunks():
+        yield {"choices": [{"index": 0, "delta": {"content": "The refund"}}]}
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+
+    def body():
+        pending = engine.prepare("completion", MODEL, [{"role": "user", "content": "q"}], {"stream": True}, "captured")
+        stream = LiveStream(chunks(), 0.0, lambda log: None,
+                            lambda exc, log: engine.stream_failed(pending, exc, log.elapsed(), 0))
+        return [c for c in stream]
+
+    with pytest.raises(ProviderError, match="broke mid-answer") as info:
+        in_test(engine, body)
+    assert not info.value.retryable

@@ -48,6 +48,7 @@ from .pending import (
     normalize_texts,
 )
 from .replies import EmbedReply, Reply, completion_reply, embedding_reply
+from .streaming import aprime, prime
 
 if TYPE_CHECKING:
     from .ledger import RunLedger
@@ -326,6 +327,22 @@ class CallEngine:
         retries = attempts - 1 if isinstance(attempts, int) and attempts > 0 else retries
         self._meter(pending, latency=time.perf_counter() - started, retries=retries, cost=0.0, error=error)
 
+    def stream_failed(self, pending: PendingCall, error: Exception, elapsed: float, retries: int) -> BaseException:
+        """A live stream broke after its first chunk: meter the call as failed and return the error to raise (a
+        :class:`~pytest_llmops.errors.ProviderError` for a provider fault; not retried, the app has read part of
+        the answer)."""
+        import dataclasses
+
+        from .retry import classify, provider_error
+
+        info = classify(error)
+        if not info.provider:
+            return error
+        info = dataclasses.replace(info, retryable=False, message=f"the stream broke mid-answer: {info.message}")
+        wrapped = provider_error(info, retries + 1, model=pending.model)
+        self._live_failed(pending, wrapped, time.perf_counter() - elapsed, retries)
+        return wrapped
+
     def _live(self, pending: PendingCall, invoke: Callable[[], Any]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
         response, latency, retries = self.live_open(pending, invoke)
         return (response, *self._finish_live(pending, response, latency, retries))
@@ -348,7 +365,7 @@ class CallEngine:
 
         def attempt() -> Any:
             with self._ledger_slot(), engine_live():
-                return invoke()
+                return prime(invoke()) if pending.stream else invoke()
 
         started = time.perf_counter()
         try:
@@ -372,7 +389,7 @@ class CallEngine:
         async def attempt() -> Any:
             async with self._ledger_aslot():
                 with engine_live():
-                    return await invoke()
+                    return await aprime(await invoke()) if pending.stream else await invoke()
 
         started = time.perf_counter()
         try:

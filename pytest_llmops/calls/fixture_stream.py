@@ -31,7 +31,8 @@ def _live(engine: Any, model: str, pending: PendingCall, response: Any, latency:
         data = as_dict(assembled) if assembled is not None else {}
         result["data"], result["call"] = engine.finish_live(pending, data, log.elapsed(), retries, stream=log.info())
 
-    live = LiveStream(response, time.perf_counter() - latency, done)
+    live = LiveStream(response, time.perf_counter() - latency, done,
+                      lambda exc, log: engine.stream_failed(pending, exc, log.elapsed(), retries))
     return TextStream(live, lambda: completion_reply(model, result.get("data") or {}, result["call"]))
 
 

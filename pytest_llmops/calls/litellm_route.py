@@ -65,6 +65,10 @@ def _finish_stream(engine: Any, pending: PendingCall, retries: int) -> Callable[
     return done
 
 
+def _stream_error(engine: Any, pending: PendingCall, retries: int) -> Callable[[Exception, ChunkLog], BaseException]:
+    return lambda exc, log: engine.stream_failed(pending, exc, log.elapsed(), retries)
+
+
 def call(engine: Any, kind: str, original: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
     """Serve a captured litellm call: a rebuilt litellm response when replayed, else the live response."""
     pending, replayed = _captured(engine, kind, kwargs)
@@ -75,7 +79,8 @@ def call(engine: Any, kind: str, original: Callable[..., Any], kwargs: dict[str,
     live = engine._live_kwargs(kwargs)
     if pending.stream:
         response, latency, retries = engine.live_open(pending, lambda: original(**live))
-        return LiveStream(response, time.perf_counter() - latency, _finish_stream(engine, pending, retries))
+        return LiveStream(response, time.perf_counter() - latency, _finish_stream(engine, pending, retries),
+                          _stream_error(engine, pending, retries))
     response, _, _ = engine._live(pending, lambda: original(**live))
     return response
 
@@ -89,6 +94,7 @@ async def acall(engine: Any, kind: str, original: Callable[..., Awaitable[Any]],
     live = engine._live_kwargs(kwargs)
     if pending.stream:
         response, latency, retries = await engine.alive_open(pending, lambda: original(**live))
-        return LiveStream(response, time.perf_counter() - latency, _finish_stream(engine, pending, retries))
+        return LiveStream(response, time.perf_counter() - latency, _finish_stream(engine, pending, retries),
+                          _stream_error(engine, pending, retries))
     response, _, _ = await engine._alive(pending, lambda: original(**live))
     return response

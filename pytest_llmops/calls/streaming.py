@@ -9,6 +9,7 @@ gives a test: the text deltas, and the assembled :class:`~.replies.Reply` once t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -55,11 +56,18 @@ def chunk_dict(chunk: Any) -> dict[str, Any]:
 class LiveStream:
     """Passes a live stream's chunks through and calls ``on_done(log)`` once after the last one."""
 
-    def __init__(self, inner: Any, started: float, on_done: Callable[[ChunkLog], None]) -> None:
+    def __init__(self, inner: Any, started: float, on_done: Callable[[ChunkLog], None],
+                 on_error: Callable[[Exception, ChunkLog], BaseException] | None = None) -> None:
         self._inner = inner
         self._iter: Any = None
         self.log = ChunkLog(started)
         self._on_done: Callable[[ChunkLog], None] | None = on_done
+        self._on_error = on_error
+
+    def _failed(self, exc: Exception) -> BaseException:
+        """The error to raise for a stream that broke after its first chunk (a provider error, not the app's)."""
+        self._on_done = None
+        return exc if self._on_error is None else self._on_error(exc, self.log)
 
     def _done(self) -> None:
         on_done, self._on_done = self._on_done, None
@@ -77,6 +85,11 @@ class LiveStream:
         except StopIteration:
             self._done()
             raise
+        except Exception as exc:
+            error = self._failed(exc)
+            if error is exc:
+                raise
+            raise error from exc
         self.log.add(chunk)
         return chunk
 
@@ -91,11 +104,89 @@ class LiveStream:
         except StopAsyncIteration:
             self._done()
             raise
+        except Exception as exc:
+            error = self._failed(exc)
+            if error is exc:
+                raise
+            raise error from exc
         self.log.add(chunk)
         return chunk
 
     def __getattr__(self, name: str) -> Any:  # the wrapper's own attributes (model, response_uptil_now...)
         return getattr(self._inner, name)
+
+
+class MalformedStream(json.JSONDecodeError):
+    """A live stream that ended before any content, tool call or finish reason: a broken response (classified
+    ``malformed`` and retried like a cut-off JSON body)."""
+
+    def __init__(self, chunks: int) -> None:
+        super().__init__(f"the stream ended after {chunks} chunk(s) without content, a tool call or a finish "
+                         "reason (malformed or cut-off event stream)", "", 0)
+
+
+def _meaningful(chunk: Any) -> bool:
+    """A chunk that shows the stream is a real answer: content, a tool or function call, or a finish reason."""
+    data = chunk if isinstance(chunk, dict) else None
+    choices = data.get("choices") if data is not None else getattr(chunk, "choices", None)
+    for choice in choices or []:
+        get = choice.get if isinstance(choice, dict) else (lambda name, c=choice: getattr(c, name, None))
+        if get("finish_reason"):
+            return True
+        delta = get("delta")
+        if delta is None:
+            continue
+        dget = delta.get if isinstance(delta, dict) else (lambda name, d=delta: getattr(d, name, None))
+        if dget("content") or dget("tool_calls") or dget("function_call"):
+            return True
+    return False
+
+
+class PrimedStream:
+    """A live stream read up to its first meaningful chunk (inside the retry loop, so that a stream broken before
+    its first token is retried like any failed request); iterating yields those chunks, then the rest."""
+
+    def __init__(self, inner: Any, head: list[Any], rest: Any) -> None:
+        self._inner = inner
+        self._head = head
+        self._rest = rest
+
+    def __iter__(self) -> Any:
+        yield from self._head
+        yield from self._rest
+
+    def __aiter__(self) -> Any:
+        return self._agen()
+
+    async def _agen(self) -> Any:
+        for chunk in self._head:
+            yield chunk
+        async for chunk in self._rest:
+            yield chunk
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def prime(stream: Any) -> PrimedStream:
+    """Read ``stream`` up to its first meaningful chunk; :class:`MalformedStream` when it ends before one."""
+    rest = iter(stream)
+    head = []
+    for chunk in rest:
+        head.append(chunk)
+        if _meaningful(chunk):
+            return PrimedStream(stream, head, rest)
+    raise MalformedStream(len(head))
+
+
+async def aprime(stream: Any) -> PrimedStream:
+    rest = stream.__aiter__()
+    head = []
+    async for chunk in rest:
+        head.append(chunk)
+        if _meaningful(chunk):
+            return PrimedStream(stream, head, rest)
+    raise MalformedStream(len(head))
 
 
 class ReplayStream:

@@ -14,7 +14,7 @@ fault kind            what the client sees
 ``401``               HTTP 401 ``invalid_api_key`` body (never worth retrying)
 ``400``               HTTP 400 ``invalid_request_error`` body (never worth retrying)
 ``hang``              nothing for ``hang_s`` seconds, then a normal answer (client timeouts must fire)
-``malformed``         HTTP 200 whose JSON body is cut in half
+``malformed``         HTTP 200 whose JSON body is cut in half (a streamed request: its first event is)
 ``drop``              the connection is closed without any response
 ====================  =============================================================================
 

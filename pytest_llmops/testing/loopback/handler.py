@@ -98,14 +98,14 @@ class Handler(BaseHTTPRequestHandler):
         state._record("POST", path, self._headers(), body)
         state._wait(state.latency_s)
         fault = state._next_fault()
-        if fault is not None and self._serve_fault(fault):
+        if fault is not None and self._serve_fault(fault, body):
             return
         try:
             route(body)
         except Exception as exc:  # a broken responder: tell the client instead of dropping the line
             self._send_json(500, error_body(f"loopback responder failed: {exc!r}", "server_error", None))
 
-    def _serve_fault(self, kind: str) -> bool:
+    def _serve_fault(self, kind: str, body: dict) -> bool:
         """Serve ``kind``; True when the response is complete (False: carry on with a normal answer)."""
         state = self.server_state
         if kind == "hang":
@@ -120,7 +120,10 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if kind == "malformed":
             whole = json.dumps(_responses.chat_payload(state.model_name, "this body is cut off", [], 0))
-            self._send_bytes(200, whole[: len(whole) // 2].encode())
+            if body.get("stream"):  # an event stream whose first event is cut in half
+                self._send_cut_stream(f"data: {whole[: len(whole) // 2]}")
+            else:
+                self._send_bytes(200, whole[: len(whole) // 2].encode())
             return True
         status, body, headers = fault_error(kind, state.retry_after_s)
         self._send_json(status, body, headers)
@@ -160,6 +163,18 @@ class Handler(BaseHTTPRequestHandler):
             self._stream(_protocols.responses_events(response), named=True)
         else:
             self._send_json(200, response)
+
+    def _send_cut_stream(self, first_line: str) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(f"{first_line}\n\n".encode())
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def _stream(self, chunks: list[dict], named: bool = False) -> None:
         try:
