@@ -52,7 +52,7 @@ def answer(question: str, *, prompt_version: str | None = None, model: str | Non
     retrieved = retrieve(guarded.text, k)
     context = [a for a in retrieved if a.score >= MIN_ARTICLE_SCORE][:MAX_PROMPT_ARTICLES]
     messages = prompt.render(question=guarded.text, articles=[a.for_prompt() for a in context])
-    raw = llm.complete(messages, model=model_name, metadata={"prompt": prompt_info}, **prompt.params)
+    raw = llm.complete(messages, model=model_name, stream=True, metadata={"prompt": prompt_info}, **prompt.params)
 
     output = guardrails.check_output(raw)
     text = output.text or EMPTY_ANSWER
