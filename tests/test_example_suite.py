@@ -36,3 +36,6 @@ def test_example_suite_replays_offline(pytester: pytest.Pytester, monkeypatch: p
     kinds = {m["scorer"] for t in report["tests"] for m in t["metrics"]}
     assert {"retrieval", "similarity", "judge"} <= kinds
     assert any(t.get("sampling") for t in report["tests"])
+    # the app streams its answers: those calls replay as the recorded chunk streams
+    answers = [c for t in report["tests"] if "test_answers.py::test_answer[" in t["nodeid"] for c in t["calls"]]
+    assert answers and all(c["stream"] and c["cached"] for c in answers)
