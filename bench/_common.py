@@ -57,10 +57,13 @@ def parse_results(text: str) -> list[dict[str, Any]]:
 
 # --------------------------------------------------------------------------- environment
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The current environment without variables that would change what pytest loads or prints."""
+    """The current environment without variables that would change what pytest loads or prints.
+
+    ``PYTHONDONTWRITEBYTECODE`` goes too: with it every run would compile the plugin's modules from source
+    (pytest's own come precompiled from site-packages), a cost no user's second run pays."""
     env = {k: v for k, v in os.environ.items()
            if k not in {"PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTHONPATH",
-                        "PYTEST_XDIST_AUTO_NUM_WORKERS", "COV_CORE_SOURCE"}}
+                        "PYTEST_XDIST_AUTO_NUM_WORKERS", "COV_CORE_SOURCE", "PYTHONDONTWRITEBYTECODE"}}
     env.update({"PYTHONHASHSEED": "0", "LITELLM_LOCAL_MODEL_COST_MAP": "True", "HF_HUB_OFFLINE": "1",
                 "TRANSFORMERS_OFFLINE": "1", "NO_COLOR": "1"})
     env.update(extra or {})

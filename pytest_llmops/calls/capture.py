@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from . import http_capture, litellm_route
+from . import http_capture
 from .active import active as active
 from .active import current_activator as current_activator
 from .active import engine_for_call as _engine_for_call
@@ -98,6 +98,8 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             engine = _engine_for_call()
             if engine is None:
                 return await func(*args, **kwargs)
+            from . import litellm_route  # imported with the first captured call, not with the plugin
+
             return await litellm_route.acall(engine, kind, func, _bind(func, args, kwargs))
 
         wrapper: Callable[..., Any] = async_wrapper
@@ -108,6 +110,8 @@ def _make_wrapper(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             engine = _engine_for_call()
             if engine is None:
                 return func(*args, **kwargs)
+            from . import litellm_route
+
             return litellm_route.call(engine, kind, func, _bind(func, args, kwargs))
 
         wrapper = sync_wrapper

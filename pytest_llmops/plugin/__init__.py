@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from ..errors import ConfigError, InfrastructureError
-from . import affected as _affected
 from . import agents as _agents
 from . import assets as _assets
 from . import calls as _calls
@@ -60,10 +59,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"pytest-llmops: {exc}") from None
     _similarity.setup_if_used(state)
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) owns the run's files
-        config.pluginmanager.register(Controller(state), "llmops-controller")
         from .progress import Progress
 
-        config.pluginmanager.register(Progress(state), "llmops-progress")
+        progress = Progress(state)
+        config.pluginmanager.register(progress, "llmops-progress")
+        config.pluginmanager.register(Controller(state, progress), "llmops-controller")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -136,7 +136,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = state_of(config)
     _per_test.check_items(state, items)
     if state.option("affected"):
-        _affected.select(state, items)
+        from . import affected
+
+        affected.select(state, items)
     if state.option("plan"):
         from .plan import apply
 
@@ -146,7 +148,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = state_of(session.config)
     if state.option("affected") and not hasattr(session.config, "workerinput"):
-        _affected.carry_over(state)  # before the controller writes the record (its hook is trylast)
+        from . import affected
+
+        affected.carry_over(state)  # before the controller writes the record (its hook is trylast)
     if state.option("plan") and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.OK  # a plan runs nothing on purpose
 
@@ -168,7 +172,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if pyfuncitem.get_closest_marker("sampling") is None:
+    if not _per_test.has_mark(pyfuncitem, "sampling"):
         return None
     from .sampling import run_sampled_item
 
@@ -178,7 +182,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     result = yield
-    if item.get_closest_marker("judge_audit") is not None:
+    if _per_test.has_mark(item, "judge_audit"):
         from .judge_audit import run_audit
 
         run_audit(state_of(item.config), item)
@@ -189,15 +193,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    try:
-        return (yield)
-    finally:
-        _agents.freeze_trajectory()  # before the teardown report writes and forgets the cassette
-
-
-@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    if call.when == "teardown":
+        _agents.freeze_trajectory()  # before this report's data is attached and the cassette forgotten
     report = yield
     error = _calls.llmops_cause(call.excinfo.value) if call.excinfo is not None else None  # also SDK-wrapped
     if error is not None:
@@ -208,7 +206,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     _network_guard.on_report(item, report)
     _per_test.attach(state_of(item.config), item, report)
     if report.when == "teardown" and isinstance(getattr(report, "llmops", None), dict):
-        _affected.fingerprint(state_of(item.config), item, report.llmops)  # type: ignore[attr-defined]
+        from . import affected
+
+        affected.fingerprint(state_of(item.config), item, report.llmops)  # type: ignore[attr-defined]
     _junit.add_properties(item.config, report)
     return report
 

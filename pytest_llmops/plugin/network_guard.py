@@ -10,7 +10,6 @@ add hosts; ``*`` turns the guard off.  In record modes the guard is off.
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import warnings
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from ..errors import InfrastructureError
+from .per_test import has_mark
 from .state import RunState
 
 LOOPBACK = ("127.0.0.0/8", "::1/128", "localhost")
@@ -37,6 +37,8 @@ class NetworkBlocked(InfrastructureError):
 
 def allowed_hosts(state: RunState, item: pytest.Item) -> list[str]:
     hosts = list(state.option("allow_hosts") or ())
+    if not has_mark(item, "llmops_allow_hosts"):
+        return [h for h in hosts if h]
     for mark in item.iter_markers("llmops_allow_hosts"):
         hosts += [str(h).strip() for arg in mark.args for h in ([arg] if isinstance(arg, str) else arg)]
     return [h for h in hosts if h]
@@ -53,6 +55,8 @@ def _message(nodeid: str, host: Any, port: Any) -> str:
 
 
 def _local_name(host: str, allowed: set[str]) -> bool:
+    import ipaddress
+
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
         return True

@@ -13,13 +13,24 @@ from . import similarity as _similarity
 from .markers import OUR_MARKERS, check_marker, json_safe
 from .state import RunState
 
+_OUR_MARKS = pytest.StashKey[frozenset]()
+
+
+def has_mark(item: pytest.Item, name: str) -> bool:
+    """Whether ``item`` carries our marker ``name``: a set lookup for collected items (the marker walk is done
+    once, at collection), the walk itself for an item collected some other way."""
+    marks = item.stash.get(_OUR_MARKS, None)
+    return name in marks if marks is not None else item.get_closest_marker(name) is not None
+
 
 def check_items(state: RunState, items: list[pytest.Item]) -> None:
     problems = []
     for item in items:
+        ours = set()
         for mark in item.iter_markers():
             if mark.name not in OUR_MARKERS:
                 continue
+            ours.add(mark.name)
             try:
                 check_marker(mark.name, mark.args, mark.kwargs)
                 if mark.name == "sampling":
@@ -28,6 +39,7 @@ def check_items(state: RunState, items: list[pytest.Item]) -> None:
                     check_sampling_marker(state, item, mark)
             except ConfigError as exc:
                 problems.append(f"{item.nodeid}: {exc}")
+        item.stash[_OUR_MARKS] = frozenset(ours)
     if problems:
         raise pytest.UsageError("pytest-llmops: bad marker arguments:\n  " + "\n  ".join(problems))
 
@@ -55,10 +67,11 @@ def recorder_api(state: RunState, request: pytest.FixtureRequest) -> Any:
 
 def check_budget(item: pytest.Item) -> str | None:
     """After the test body: the figures of a blown ``@pytest.mark.budget``, or None."""
-    mark = item.get_closest_marker("budget")
     rec = _recorder.peek_current_test()
-    if mark is None or rec is None or not rec.calls:
+    if rec is None or not rec.calls or not has_mark(item, "budget"):
         return None
+    mark = item.get_closest_marker("budget")
+    assert mark is not None
     from ..calls.budget import check_budget as check
 
     problems = check(rec.calls, **mark.kwargs)

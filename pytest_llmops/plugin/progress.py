@@ -72,11 +72,13 @@ class Progress:
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.tests_total = len(ids)
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+    def on_report(self, report: pytest.TestReport, data: dict[str, Any] | None) -> None:
+        """Called by the controller for every report (one hook for both: they run for every test phase)."""
         if report.when != "teardown":
             return
         self.tests_done += 1
-        data = getattr(report, "llmops", None) or {}
+        if not data or not data.get("calls"):
+            return  # no model call in this test: nothing new to say
         self.live_latency_s += sum(float(c.get("latency_s") or 0) for c in data.get("calls") or []
                                    if not c.get("cached"))
         self.maybe_print()

@@ -6,7 +6,6 @@ controller, or the only process); the same path serves ``-n 0`` and ``-n 2``.
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 _CRASH_MARK = "crashed while running"
@@ -123,6 +122,8 @@ def _p(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
     # inclusive method: p95 of a small sample stays inside the observed range
+    import statistics
+
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
