@@ -17,7 +17,7 @@ class Controller:
     def __init__(self, state: RunState, progress: Any = None) -> None:
         self.state = state
         self.progress = progress
-        self._held: dict[str, list[dict[str, Any]]] = {}  # phases of tests with no llmops data (yet)
+        self._held: dict[str, list[pytest.TestReport]] = {}  # phase reports of tests with no llmops data (yet)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -34,29 +34,31 @@ class Controller:
         data = getattr(report, "llmops", None)
         if self.progress is not None:
             self.progress.on_report(report, data)
-        phase = dict(
+        nodeid = report.nodeid
+        if not data and not self.state.collect_all and nodeid not in self.state.collector.entries:
+            # only tests with llmops data go into a record nobody asked for: hold the phase until the test's
+            # data arrives (its teardown report), drop it when the test ends without any
+            if report.when == "teardown":
+                self._held.pop(nodeid, None)
+            else:
+                self._held.setdefault(nodeid, []).append(report)
+            return
+        for earlier in self._held.pop(nodeid, ()):
+            self._collect(earlier)
+        self._collect(report)
+
+    def _collect(self, report: pytest.TestReport) -> None:
+        self.state.collector.add_phase(
             nodeid=report.nodeid,
             when=report.when,
             outcome=report.outcome,
             duration=report.duration,
             wasxfail=hasattr(report, "wasxfail"),
             longrepr=None if report.passed else str(report.longrepr),
-            data=data,
+            data=getattr(report, "llmops", None),
             error_kind=getattr(report, "llmops_error_kind", None),
             worker=getattr(getattr(report, "node", None), "gateway", None) and report.node.gateway.id,  # type: ignore[attr-defined]
         )
-        collector = self.state.collector
-        if not data and not self.state.collect_all and report.nodeid not in collector.entries:
-            # only tests with llmops data go into a record nobody asked for: hold the phase until the test's
-            # data arrives (its teardown report), drop it when the test ends without any
-            if report.when == "teardown":
-                self._held.pop(report.nodeid, None)
-            else:
-                self._held.setdefault(report.nodeid, []).append(phase)
-            return
-        for earlier in self._held.pop(report.nodeid, ()):
-            collector.add_phase(**earlier)
-        collector.add_phase(**phase)
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         self.state.interrupted = True

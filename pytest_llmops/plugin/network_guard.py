@@ -24,9 +24,10 @@ LOOPBACK = ("127.0.0.0/8", "::1/128", "localhost")
 _BLOCKED = pytest.StashKey[list[str]]()
 _RESOLUTION_CACHE: dict[str, set[str]] = {}
 _true_getaddrinfo = socket.getaddrinfo
+_TRUE_CONNECT = socket.socket.connect
 _armed = False
 _GUARDS: dict[tuple[str, ...], tuple[Any, Any]] = {}  # allowed hosts -> (connect, getaddrinfo)
-_current: dict[str, Any] = {"nodeid": "", "blocked": []}  # the test the guard reports about
+_current: dict[str, Any] = {"item": None}  # the test the guard reports about
 
 
 class NetworkBlocked(InfrastructureError):
@@ -79,8 +80,7 @@ def arm(state: RunState, item: pytest.Item) -> None:
     hosts = allowed_hosts(state, item)
     if "*" in hosts:
         return
-    _current["nodeid"] = item.nodeid
-    _current["blocked"] = item.stash.setdefault(_BLOCKED, [])
+    _current["item"] = item
     key = tuple(hosts)
     guards = _GUARDS.get(key)
     if guards is None:
@@ -100,8 +100,10 @@ def _build(hosts: list[str]) -> tuple[Any, Any]:
     names = {h.lower() for h in hosts}
 
     def refuse(host: Any, port: Any) -> NetworkBlocked:
-        error = NetworkBlocked(_message(_current["nodeid"], host, port))
-        _current["blocked"].append(str(error))
+        item = _current["item"]
+        error = NetworkBlocked(_message(item.nodeid if item is not None else "(outside a test)", host, port))
+        if item is not None:
+            item.stash.setdefault(_BLOCKED, []).append(str(error))
         return error
 
     def connect(sock: socket.socket, *args: Any) -> Any:
@@ -122,17 +124,17 @@ def _build(hosts: list[str]) -> tuple[Any, Any]:
 
 
 def disarm() -> None:
+    """Lift the guard (pytest-socket's own teardown hook has usually put ``connect`` back already)."""
     global _armed
     if not _armed:
         return
     _armed = False
-    if socket.getaddrinfo is not _true_getaddrinfo:
-        socket.getaddrinfo = _true_getaddrinfo
-    import sys
+    _current["item"] = None
+    socket.getaddrinfo = _true_getaddrinfo
+    if socket.socket.connect is not _TRUE_CONNECT:
+        import pytest_socket
 
-    module = sys.modules.get("pytest_socket")
-    if module is not None:
-        module._remove_restrictions()
+        pytest_socket._remove_restrictions()
 
 
 def on_report(item: pytest.Item, report: pytest.TestReport) -> None:
