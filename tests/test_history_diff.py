@@ -216,6 +216,30 @@ def test_cli_diff_with_history(nightly, tmp_path: Path, capsys: pytest.CaptureFi
     assert f"within nightly noise (history): {FLAKY}" in out
 
 
+def test_readme_demo_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's example: the demo series with --pair, diffed without and with the history."""
+    monkeypatch.chdir(tmp_path)
+    assert hs.main(["demo-history", "--runs", "30", "--tests", "40", "--pair", "demo-pair"]) == 0
+    assert len(list((tmp_path / "demo-history").glob("*.json"))) == 30
+    capsys.readouterr()
+    args = ["diff", "demo-pair/base.json", "demo-pair/head.json", "--format", "text"]
+    assert main(args) == 0
+    plain = capsys.readouterr().out
+    assert plain.startswith("❌ 2 regressions\n")
+    assert main([*args, "--history", "demo-history", "--fail-on", "regression"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("✅ no regressions (2 within nightly noise)\n")
+    assert "history of 30 run(s) used as the noise model (demo-history): 2 finding(s) within nightly noise" in out
+    assert "within nightly noise (history): tests/test_tools.py::test_tool_call[0] (passed → failed) passed → " \
+           "failed within nightly noise (flaky: 15 flip(s) in 30 runs (flip rate 0.52, 95% CI 0.34–0.69))" in out
+    assert "golden set: metric worse within nightly noise: 0.01 ≤ q95 ±0.02113 over 28 run-to-run changes" in out
+    records, _ = hs.series(runs=31, tests=40, seed=0, drift_at=15, latency_at=22)  # what --pair used
+    base, head = hs.pair(records[-1], "tests/test_tools.py::test_tool_call[0]", drop=0.1)
+    large = _diff(base, head, tmp_path / "demo-history")
+    assert [f.kind for f in large.regressions] == ["golden-metric"]
+    assert "beyond nightly noise (q95 ±0.02113 over 28 run-to-run changes)" in large.regressions[0].detail
+
+
 @pytest.mark.parametrize("make", ["missing", "empty", "broken"])
 def test_cli_bad_history_is_a_clear_error(nightly, tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           make: str) -> None:
