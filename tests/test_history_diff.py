@@ -311,3 +311,43 @@ def test_plugin_session_verdict_uses_the_history(pytester: pytest.Pytester, monk
     assert "--llmops-history: " in missing.stderr.str() and "nope does not exist" in missing.stderr.str()
     alone = pytester.runpytest(*_plugin_args(), "--llmops-history=nightly")
     assert alone.ret == pytest.ExitCode.USAGE_ERROR and "add --llmops-baseline=BASE" in alone.stderr.str()
+
+
+def _small_history(directory: Path, scores: list[float], live_verdicts: str) -> None:
+    """Nightly records of a two-test suite: a deterministic test with a bounded score, a plain live test."""
+    records = []
+    for night, (score, verdict) in enumerate(zip(scores, live_verdicts, strict=True)):
+        records.append(syn.record([
+            syn.test("t.py::scored", metrics=[syn.metric("score", score, min=0.5)]),
+            syn.test("t.py::live", "passed" if verdict == "P" else "failed", calls=[syn.call()]),
+        ], run=syn.run_info(started_at=f"2026-02-{night + 1:02d}T02:00:00.000+00:00")))
+    hs.write_series(directory, records)
+
+
+def _pair(base_score: float, head_score: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    def run(score: float, live: str) -> dict[str, Any]:
+        return syn.record([syn.test("t.py::scored", metrics=[syn.metric("score", score, min=0.5)]),
+                           syn.test("t.py::live", live, calls=[syn.call()])])
+    return run(base_score, "passed"), run(head_score, "failed")
+
+
+def test_metric_crossing_and_live_flip_against_the_history(tmp_path: Path) -> None:
+    scores = [0.62, 0.55, 0.66, 0.58, 0.64, 0.57, 0.63, 0.60, 0.65, 0.56]
+    _small_history(tmp_path / "nightly", scores, "PFPPFPPFPP")
+    model = load_history([tmp_path / "nightly"])
+    q95 = model.tests["t.py::scored"].metrics["score"].q95
+    assert model.tests["t.py::live"].label == "flaky" and 0.05 < q95 < 0.12
+    base, head = _pair(0.54, 0.49)  # crosses min 0.5 by a nightly-sized step; the live test flips
+    without = _diff(base, head, None)
+    assert _kinds(without.regressions) == [("metric-threshold", "t.py::scored")]
+    assert _kinds(without.unconfirmed) == [("flip", "t.py::live")]
+    result = _diff(base, head, tmp_path / "nightly")
+    assert result.regressions == [] and result.unconfirmed == []
+    details = {f.subject: f.detail for f in result.noise if f.kind == "nightly-noise"}
+    assert details["t.py::scored"].startswith(
+        f"metric below threshold within nightly noise: score 0.05 ≤ q95 ±{q95:.4g}")
+    assert details["t.py::live"].startswith(
+        "unconfirmed (one sample) within nightly noise (flaky: 6 flip(s) in 10 runs")
+    big = _diff(*_pair(0.54, 0.2), tmp_path / "nightly")
+    assert _kinds(big.regressions) == [("metric-threshold", "t.py::scored")]
+    assert f"score beyond nightly noise (q95 ±{q95:.4g}" in big.regressions[0].detail

@@ -48,6 +48,7 @@ from .views import FAIL, PASS, TestView
 
 MIN_RUNS = 5
 HELD_KIND = "nightly-noise"
+WITHIN = "within nightly noise: "
 _NOISY_LABELS = ("flaky", "borderline")
 _RUN_SERIES = {"cost": "cost_usd", "tokens": "tokens", "latency": "p95_latency_s"}
 
@@ -123,7 +124,7 @@ class _Judge:
             return found
         band = f"q95 ±{fmt(found.q95 or 0.0)} over {found.n} run-to-run changes"
         if abs(change) <= (found.q95 or 0.0):
-            return f"within nightly noise: {fmt(change)} ≤ {band}", None
+            return f"{WITHIN}{fmt(change)} ≤ {band}", None
         return None, f"beyond nightly noise ({band})"
 
     def label(self, nodeid: str) -> Judgement:
@@ -188,9 +189,9 @@ def _metric_threshold(judge: _Judge, f: Finding) -> Judgement:
         sign = -1 if name in b.lower_is_better or name in h.lower_is_better else 1
         worse = sign * (b.metrics.get(name, 0.0) - h.metrics.get(name, 0.0))
         reason, note = judge.band(f"{f.subject}: {name}", test.metrics.get(name) if test else None, worse, _num)
-        (held if reason else kept).append(f"{name} {reason or note}")
+        (held if reason else kept).append(f"{name} {(reason or '').removeprefix(WITHIN) or note}")
     if missed and not kept:
-        return "; ".join(held), None
+        return WITHIN + "; ".join(held), None
     return None, "; ".join(kept + held) or None
 
 
@@ -211,7 +212,7 @@ def _growth(judge: _Judge, f: Finding) -> Judgement:
     band = (f"limit +{limit:.1f}% = max(option +{pct:g}%, nightly q95 +{nightly:.1f}% over {found.n} run-to-run "
             "changes)")
     if rise * 100 <= limit:
-        return f"within nightly noise: {rise * 100:+.1f}% ≤ {band}", None
+        return f"{WITHIN}{rise * 100:+.1f}% ≤ {band}", None
     return None, f"beyond nightly noise ({band})"
 
 
