@@ -108,13 +108,13 @@ def test_flaky_test_failing_is_nightly_noise_with_the_history_and_a_regression_w
     assert sorted(_kinds(without.regressions)) == [("outcome", STABLE), ("outcome", FLAKY)]
     with_history = _diff(base, head, history)
     assert _kinds(with_history.regressions) == [("outcome", STABLE)]  # the stable test still counts
-    assert "history: stable: 0 flip(s) in 30 runs" in with_history.regressions[0].detail
+    assert "history: stable, 0 flip(s) in 30 runs" in with_history.regressions[0].detail
     (held,) = [f for f in with_history.noise if f.kind == "nightly-noise"]
     noise = load_history([history]).tests[FLAKY]
     lo, hi = noise.flip_interval
     assert held.subject == FLAKY and held.label == "within nightly noise (history)"
-    assert held.detail.startswith(f"passed → failed within nightly noise (flaky: {noise.flips} flip(s) in 30 runs "
-                                  f"(flip rate {noise.flip_rate:.2f}, 95% CI {lo:.2f}–{hi:.2f}))")
+    assert held.detail.startswith(f"passed → failed within nightly noise: flaky, {noise.flips} flip(s) in 30 runs "
+                                  f"(flip rate {noise.flip_rate:.2f}, 95% CI {lo:.2f}–{hi:.2f})")
     assert with_history.history.held == 1 and with_history.family_size == without.family_size
 
 
@@ -231,7 +231,7 @@ def test_readme_demo_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     assert out.startswith("✅ no regressions (2 within nightly noise)\n")
     assert "history of 30 run(s) used as the noise model (demo-history): 2 finding(s) within nightly noise" in out
     assert "within nightly noise (history): tests/test_tools.py::test_tool_call[0] (passed → failed) passed → " \
-           "failed within nightly noise (flaky: 15 flip(s) in 30 runs (flip rate 0.52, 95% CI 0.34–0.69))" in out
+           "failed within nightly noise: flaky, 15 flip(s) in 30 runs (flip rate 0.52, 95% CI 0.34–0.69)" in out
     assert "golden set: metric worse within nightly noise: 0.01 ≤ q95 ±0.02113 over 28 run-to-run changes" in out
     records, _ = hs.series(runs=31, tests=40, seed=0, drift_at=15, latency_at=22)  # what --pair used
     base, head = hs.pair(records[-1], "tests/test_tools.py::test_tool_call[0]", drop=0.1)
@@ -347,7 +347,7 @@ def test_metric_crossing_and_live_flip_against_the_history(tmp_path: Path) -> No
     assert details["t.py::scored"].startswith(
         f"metric below threshold within nightly noise: score 0.05 ≤ q95 ±{q95:.4g}")
     assert details["t.py::live"].startswith(
-        "unconfirmed (one sample) within nightly noise (flaky: 6 flip(s) in 10 runs")
+        "unconfirmed (one sample) within nightly noise: flaky, 6 flip(s) in 10 runs")
     big = _diff(*_pair(0.54, 0.2), tmp_path / "nightly")
     assert _kinds(big.regressions) == [("metric-threshold", "t.py::scored")]
     assert f"score beyond nightly noise (q95 ±{q95:.4g}" in big.regressions[0].detail

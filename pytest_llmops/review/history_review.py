@@ -12,9 +12,9 @@ becomes a regression.
 Rules, per regression kind (the row says which one applied, and with what figures):
 
 * ``outcome`` (a deterministic test passed → failed, or a sampled verdict flip counted as a regression) and
-  unconfirmed flips (one live sample): a test the history labels **flaky** or **borderline** is within
-  nightly noise ("flaky: 7 flip(s) in 30 runs (flip rate 0.24, 95% CI 0.12–0.42)").  A ``stable`` or
-  ``changed`` test stays a regression, and the row says how often it flipped.
+  unconfirmed flips (one live sample): a test the history labels **flaky** or **borderline** is held back
+  ("within nightly noise: flaky, 7 flip(s) in 30 runs (flip rate 0.24, 95% CI 0.12–0.42)").  A ``stable``
+  or ``changed`` test stays a regression, and the row says how often it flipped.
 * ``sampled``: the pass-rate drop must also be larger than the q95 of the test's run-to-run change of its
   sampled pass rate; ``golden-passfail`` / ``golden-metric``: the golden set's pass-rate drop / its metric
   mean's worsening must be larger than the q95 of that set's run-to-run change; ``metric-threshold``: every
@@ -138,9 +138,9 @@ class _Judge:
         rate = "" if test.flip_rate is None else f" (flip rate {test.flip_rate:.2f}"
         if rate and test.flip_interval is not None:
             rate += f", 95% CI {test.flip_interval[0]:.2f}–{test.flip_interval[1]:.2f}"
-        flips = f"{test.label}: {test.flips} flip(s) in {test.runs} runs{rate + ')' if rate else ''}"
+        flips = f"{test.label}, {test.flips} flip(s) in {test.runs} runs{rate + ')' if rate else ''}"
         if test.label in _NOISY_LABELS:
-            return f"within nightly noise ({flips})", None
+            return f"{WITHIN}{flips}", None
         return None, f"history: {flips}"
 
 
