@@ -109,10 +109,10 @@ class _Judge:
     family: dict[tuple[str, str, str | None], Comparison] = field(default_factory=dict)
 
     def usable(self, name: str, series: SeriesNoise | None) -> Judgement | SeriesNoise:
-        if series is None or series.q95 is None:
+        if series is None:
             self.use.absent.append(name)
             return None, "no nightly series for it in the history: judged without it"
-        if series.n + 1 < MIN_RUNS:
+        if series.n + 1 < MIN_RUNS or series.q95 is None:
             self.use.too_short.append(name)
             return None, (f"history too short for it ({series.n} run-to-run change(s), fewer than {MIN_RUNS} "
                           "runs): judged without it")
