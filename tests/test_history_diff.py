@@ -209,8 +209,10 @@ def test_cli_diff_with_history(nightly, tmp_path: Path, capsys: pytest.CaptureFi
     args = ["diff", str(base_path), str(head_path), "--format", "text", "--fail-on", "regression"]
     assert main(args) == 1
     assert capsys.readouterr().out.startswith("❌ 1 regression")
-    assert main([*args, "--history", str(history)]) == 0
+    html = tmp_path / "report.html"
+    assert main([*args, "--history", str(history), "--html", str(html)]) == 0
     out = capsys.readouterr().out
+    assert f"history of 30 run(s) used as the noise model ({history})" in html.read_text(encoding="utf-8")
     assert out.startswith("✅ no regressions")
     assert f"history of 30 run(s) used as the noise model ({history})" in out
     assert f"within nightly noise (history): {FLAKY}" in out
