@@ -103,6 +103,10 @@ OPTIONS: tuple[Option, ...] = (
            "with --llmops-baseline: multiplicity correction over the diff's statistical comparisons: fdr "
            "(Benjamini-Hochberg, default), by (Benjamini-Yekutieli), holm (family-wise), none",
            _choice("fdr", "by", "holm", "none"), "fdr", "METHOD"),
+    Option("history", "--llmops-history", "llmops_history",
+           "with --llmops-baseline: nightly run records (a directory or a file) whose run-to-run variation is the "
+           "diff's noise model: a drop is a regression only when it also exceeds what the series shows", _path,
+           None, "DIR"),
     Option("record_mode", "--llmops-record-mode", "llmops_record_mode",
            "model-call recordings: none (replay only, default), once, new_episodes, all, off (live, no recordings)",
            _choice(*RECORD_MODES), "none", "MODE"),

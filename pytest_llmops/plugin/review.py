@@ -4,12 +4,14 @@
 short verdict and the top regressions to the ``llmops`` terminal section (``state.final_lines``), appends
 the markdown to ``$GITHUB_STEP_SUMMARY`` when that is set, and says whether ``--llmops-fail-on`` wants the
 session to fail.  Default rule with a baseline: ``regression`` (comparing with a baseline is asking to be
-gated); ``--llmops-fail-on=none`` only reports.
+gated); ``--llmops-fail-on=none`` only reports.  With ``--llmops-history=DIR`` the nightly records there are the
+diff's noise model (:mod:`pytest_llmops.review.history_review`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,13 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
 
     rules = parse_fail_on(state.option("fail_on"), default="regression")
     base = load_review_record(Path(baseline))
-    options = options_for_rules(rules, DiffOptions(correction=state.option("correction") or "fdr"))
+    options = DiffOptions(correction=state.option("correction") or "fdr")
+    history = getattr(state, "history_path", None)
+    if history is not None:
+        from ..review.history_review import load_history
+
+        options = replace(options, history=load_history([history]), history_sources=(str(history),))
+    options = options_for_rules(rules, options)
     result = diff_records(base, head, options, base_label=Path(baseline).name, head_label="this run")
     lines = state.final_lines
     lines.append(f"llmops baseline {Path(baseline).name}: {result.headline()}")
@@ -59,6 +67,8 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
     if result.errors:
         lines.append(f"  {len(result.errors)} test(s) errored (infrastructure; not counted as regressions)")
     lines.append(f"  {result.family_text()}")
+    if result.history is not None:
+        lines.append(f"  {result.history_text()}")
     reasons = failing_reasons(rules, result)
     lines.extend(f"  session fails: {reason}" for reason in reasons)
     if os.environ.get("GITHUB_STEP_SUMMARY"):

@@ -42,6 +42,7 @@ class RunState:
             self.options[opt.dest] = resolve(opt.dest, cli, ini)
         self.report_path = self._output_path("report")
         self.baseline_path = self._baseline_path()
+        self.history_path = self._history_path()
         self.prices = parse_prices(self.options["prices"])
         if self.options["fail_on"]:
             from ..review.failon import parse_fail_on
@@ -94,6 +95,20 @@ class RunState:
             return resolve(value, Path(base), self.rootpath / self.options["baselines_dir"])
         except ConfigError as exc:
             raise ConfigError(f"{flag}: {exc}") from None
+
+    def _history_path(self) -> Path | None:
+        """``--llmops-history``: an existing directory or file of nightly records (used with a baseline)."""
+        value = self.options["history"]
+        cli_given = self.config.getoption("llmops_history", None) is not None
+        if not value or (self.baseline_path is None and not cli_given):
+            return None  # an ini default without a baseline has nothing to do
+        flag = "--llmops-history" if cli_given else "ini llmops_history"
+        if self.baseline_path is None:
+            raise ConfigError(f"{flag}: the history is the noise model of a comparison; add --llmops-baseline=BASE")
+        path = (Path(self.config.invocation_params.dir if cli_given else self.rootpath) / value).resolve()
+        if not path.exists():
+            raise ConfigError(f"{flag}: {path} does not exist; pass a directory (or file) of nightly run records")
+        return path
 
     def _output_path(self, dest: str, must_exist: bool = False) -> Path | None:
         value = self.options[dest]

@@ -81,6 +81,9 @@ def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
                         help="practical threshold: a comparison that cannot detect a pass-rate drop of DROP (or a "
                              "metric drop of DROP × its base mean) with 80%% power is reported inconclusive "
                              f"(default {d.min_effect:g})")
+    parser.add_argument("--history", nargs="+", action="extend", default=None, metavar="DIR",
+                        help="nightly run records (files or directories) whose run-to-run variation is the noise "
+                             "model: a drop counts as a regression only when it also exceeds what the series shows")
     parser.add_argument("--fail-on", default=None, metavar="RULES",
                         help="comma-separated: regression | flip | none | metric:NAME:ABS | metric:NAME:PCT%% | "
                              "cost:PCT%% | "
@@ -89,13 +92,16 @@ def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _options(args: argparse.Namespace) -> tuple[Any, list[Any]]:
     from .failon import options_for_rules, parse_fail_on
+    from .history_review import load_history
     from .options import DiffOptions
 
     rules = parse_fail_on(getattr(args, "fail_on", None), default="none")
+    history = tuple(args.history or ())
     options = DiffOptions(alpha=args.alpha, cost_pct=args.cost_threshold, tokens_pct=args.tokens_threshold,
                           latency_pct=args.latency_threshold, per_test_cost=not args.no_per_test_cost,
                           prompt_edit_is_regression=args.prompt_edits == "regression", correction=args.correction,
-                          min_effect=args.min_effect)
+                          min_effect=args.min_effect, history=load_history(history) if history else None,
+                          history_sources=history)
     return options_for_rules(rules, options), rules
 
 

@@ -27,13 +27,17 @@ Benjamini–Yekutieli, Holm's family-wise error rate, or nothing (``DiffOptions.
 follow the same rules mirrored.  Each comparison states its effect with a 95% interval and its minimum
 detectable effect at 80% power (:mod:`.power`); one whose MDE exceeds ``min_effect`` is "inconclusive".
 
+With a nightly history (``DiffOptions.history``, ``--history DIR``) the family is decided exactly as above,
+then each regression must also exceed its series' run-to-run noise in the history, or it is listed as
+"within nightly noise" (:mod:`.history_review`); the history never makes a regression.
+
 "Worse" for a metric: lower, unless the metric was recorded with only a ``max`` bound (e.g. ``pii_found``),
 then higher.  Everything is sorted, so the same inputs give the same result.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ..errors import ConfigError
@@ -45,6 +49,7 @@ from .compare_tests import compare_tests
 from .family import CORRECTION_TEXT, CORRECTIONS, decide, testable
 from .findings import Change, ErrorEntry, Finding, GoldenGroup, MetricChange, RunSide, TotalRow, Verdicts
 from .growth import run_growth_comparisons
+from .history_review import HistoryInputs, HistoryUse, apply_history
 from .load import ReviewRecord, as_review_record, gc_paused
 from .options import DiffOptions
 from .views import ERROR, TestView, run_side, test_views
@@ -73,6 +78,7 @@ class DiffResult:
     unconfirmed: list[Finding] = field(default_factory=list)
     inconclusive: list[Finding] = field(default_factory=list)
     family_size: int = 0
+    history: HistoryUse | None = None  # the nightly noise model's use (``--history``)
 
     @property
     def regressed(self) -> bool:
@@ -90,6 +96,10 @@ class DiffResult:
                      f"{self.options.min_effect:g} with 80% power)")
         return text
 
+    def history_text(self) -> str:
+        """How the nightly history was used as the noise model ("" without ``--history``)."""
+        return self.history.text() if self.history is not None else ""
+
     def headline(self) -> str:
         if self.regressions:
             n = len(self.regressions)
@@ -98,6 +108,8 @@ class DiffResult:
             verdict = "⚠ nothing to compare: both records have no tests"
         else:
             verdict = "✅ no regressions"
+        if self.history is not None and self.history.held:
+            verdict += f" ({self.history.held} within nightly noise)"
         if self.unconfirmed:
             verdict += f" ({len(self.unconfirmed)} unconfirmed flip{'s' if len(self.unconfirmed) != 1 else ''})"
         return " — ".join([*self.alerts(), verdict]) if self.alerts() else verdict
@@ -113,7 +125,7 @@ class DiffResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = asdict(replace(self, options=replace(self.options, history=None)))  # the model itself is no result
         data["headline"] = self.headline()
         data["regressed"] = self.regressed
         data["options"]["metric_tolerances"] = {k: list(v) for k, v in sorted(self.options.metric_tolerances.items())}
@@ -149,6 +161,11 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
     edits = [f for f in prompts if f.kind == "prompt-edit"] if options.prompt_edit_is_regression else []
     regressions = [*tests.regressions, *run.regressions, *edits, *decided.regressions, *metrics.regressions,
                    *aggregate_regressions(base, head)]
+    noise, unconfirmed, history = decided.noise, tests.unconfirmed, None
+    if options.history is not None:  # decided as without it; the history may only hold regressions back
+        inputs = HistoryInputs(family, goldens.groups, base_views, head_views, base_side, head_side)
+        regressions, held, unconfirmed, history = apply_history(options, inputs, regressions, unconfirmed)
+        noise = [*noise, *held]
     added, added_errors = _added(base_views, head_views)
     removed = [Change(n, base_views[n].outcome, None) for n in sorted(base_views.keys() - head_views.keys())]
     errors = [*tests.errors, *added_errors]
@@ -160,7 +177,7 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         totals=totals(base_side, head_side),
         regressions=sorted(regressions, key=Finding.sort_key),
         improvements=sorted([*tests.improvements, *run.improvements, *decided.improvements], key=Finding.sort_key),
-        noise=sorted(decided.noise, key=Finding.sort_key),
+        noise=sorted(noise, key=Finding.sort_key),
         prompt_changes=sorted(prompts, key=lambda f: (f.kind != "prompt-edit", f.subject, f.kind)),
         errors=sorted(errors, key=lambda e: (e.error_kind, e.nodeid)),
         new_failures_base_errored=tests.new_failures_base_errored,
@@ -171,9 +188,10 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         golden_groups=goldens.groups,
         metric_changes=metrics.changes,
         warnings=[*metrics.warnings, *_warnings(base, head, base_side, head_side, removed)],
-        unconfirmed=sorted(tests.unconfirmed, key=Finding.sort_key),
+        unconfirmed=sorted(unconfirmed, key=Finding.sort_key),
         inconclusive=sorted(decided.inconclusive, key=Finding.sort_key),
         family_size=len(testable(family, options.alpha)),
+        history=history,
     )
 
 

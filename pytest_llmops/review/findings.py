@@ -31,6 +31,7 @@ KIND_LABELS: dict[str, str] = {
     "run-noise": "live tests: pass rate lower, not significant",
     "metric-noise": "metric lower, not significant",
     "growth-noise": "up, not significant",
+    "nightly-noise": "within nightly noise (history)",
     "inconclusive": "inconclusive (too few samples)",
 }
 KIND_ORDER = {kind: rank for rank, kind in enumerate(KIND_LABELS)}

@@ -41,6 +41,7 @@ class TestNoise:
     nodeid: str
     runs: int  # judged runs
     label: str  # flaky / borderline / changed / stable / few runs
+    flips: int  # verdict changes between consecutive judged runs
     flip_rate: float | None
     flip_interval: tuple[float, float] | None
     fail_rate: float | None  # share of failed verdicts since the last level shift
@@ -101,7 +102,8 @@ def _test_noise(history: History, pooled: dict[tuple[str, str], list[float]]) ->
             rates = t.sampled_rates
             sampled = series_noise(noise_within_segments(rates, detect(rates)))
         out[t.nodeid] = TestNoise(
-            nodeid=t.nodeid, runs=t.judged, label=t.label, flip_rate=t.flip_rate, flip_interval=t.interval,
+            nodeid=t.nodeid, runs=t.judged, label=t.label, flips=t.flips, flip_rate=t.flip_rate,
+            flip_interval=t.interval,
             fail_rate=tail.count("F") / len(tail) if tail else None, sampled_rate=sampled,
             metrics=_metric_noise(history, t.nodeid, golden_of.get(t.nodeid), pooled))
     return out

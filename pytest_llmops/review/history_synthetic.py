@@ -137,6 +137,24 @@ def write_series(directory: Path, records: list[dict[str, Any]], *, seed: int = 
     return paths
 
 
+def pair(night: dict[str, Any], failing: str, *, drop: float = 0.01) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A base / head pair from one more night of a series (for trying ``diff --history``): base is the night
+    with ``failing`` passing; head is base with ``failing`` failing and every golden case's ``similarity``
+    lower by ``drop``."""
+    base_tests, head_tests = [], []
+    for test in night["tests"]:
+        chosen = test["nodeid"] == failing
+        base = {**test, "outcome": "passed"} if chosen else test
+        head = {**base, "outcome": "failed", "message": "assert tool == 'search'"} if chosen else base
+        if test.get("golden"):
+            head = {**head, "metrics": [{**m, "value": m["value"] - drop} if m["name"] == "similarity" else m
+                                        for m in head["metrics"]]}
+        base_tests.append(base)
+        head_tests.append(head)
+    fields = {"prompts": night["prompts"], "golden_sets": night["golden_sets"]}
+    return syn.record(base_tests, run=night["run"], **fields), syn.record(head_tests, run=night["run"], **fields)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m pytest_llmops.review.history_synthetic DIR [--runs N] [--tests N] [--seed N]``: a demo series."""
     import argparse
@@ -148,11 +166,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--tests", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pair", metavar="DIR", help="also write DIR/base.json and DIR/head.json from one more night: "
+                                                      "head has a flaky test failing and a small similarity drop")
     args = parser.parse_args(argv)
-    records, truth = series(runs=args.runs, tests=args.tests, seed=args.seed)
-    write_series(Path(args.directory), records, seed=args.seed)
+    records, truth = series(runs=args.runs + bool(args.pair), tests=args.tests, seed=args.seed,
+                            drift_at=args.runs // 2, latency_at=(args.runs * 3) // 4)
+    write_series(Path(args.directory), records[: args.runs], seed=args.seed)
     print(f"{args.runs} records in {args.directory}: drift from run {truth.drift_at}, latency step at run "
           f"{truth.latency_at}, flaky: {', '.join(sorted(truth.flaky))}")
+    if args.pair:
+        failing = sorted(n for n in truth.flaky if "test_tool_call" in n)[0]
+        for name, data in zip(("base", "head"), pair(records[-1], failing), strict=True):
+            Path(args.pair).mkdir(parents=True, exist_ok=True)
+            (Path(args.pair) / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+        print(f"{args.pair}/base.json, {args.pair}/head.json: in head {failing} fails, similarity is 0.01 lower")
     return 0
 
 

@@ -135,7 +135,8 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
                  [[code(c.nodeid), cell(c.head)] for c in result.added], limit),
         _section("removed", "Removed tests", ["test", "base outcome"],
                  [[code(c.nodeid), cell(c.base)] for c in result.removed], limit),
-        _section("noise", "Noise (lower, not significant)", fcols, _finding_rows(result.noise), limit, fold_over=0),
+        _section("noise", "Noise (lower, not significant" + (", or within nightly noise)" if result.history else ")"),
+                 fcols, _finding_rows(result.noise), limit, fold_over=0),
         _section("inconclusive", "Inconclusive (too few samples to see a practical drop)", fcols,
                  _finding_rows(result.inconclusive), limit, fold_over=0),
     ]
@@ -182,6 +183,7 @@ def _render(result: DiffResult, max_chars: int) -> str:
             left_out=left_out,
             alpha=f"{result.options.alpha:g}",
             family=cell(result.family_text()),
+            history=cell(result.history_text()),
         )
         if len(text) <= max_chars:
             return text
@@ -202,6 +204,8 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     for row in result.totals:
         lines.append(f"  {row.name:<{width}}  {row.base} → {row.head}  ({row.delta})")
     lines.append(f"  {result.family_text()}")
+    if result.history is not None:
+        lines.append(f"  {result.history_text()}")
     lines.extend(f"  ⚠ {w}" for w in result.warnings)
 
     def block(title: str, items: list[str]) -> None:
@@ -224,7 +228,8 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     block("other outcome changes", [f"{c.nodeid}: {c.base} → {c.head}" for c in result.other_changes])
     block("added", [f"{c.nodeid} ({c.head})" for c in result.added])
     block("removed", [f"{c.nodeid} ({c.base})" for c in result.removed])
-    block("noise (not significant)", [finding(f) for f in result.noise])
+    block("noise (not significant" + (", or within nightly noise)" if result.history else ")"),
+          [finding(f) for f in result.noise])
     block("inconclusive", [finding(f) for f in result.inconclusive])
     return "\n".join(lines) + "\n"
 

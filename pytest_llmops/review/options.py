@@ -1,8 +1,15 @@
-"""The thresholds of a diff (:class:`DiffOptions`); ``--fail-on`` rules and CLI flags set them."""
+"""The thresholds of a diff (:class:`DiffOptions`); ``--fail-on`` rules and CLI flags set them.
+
+``history``: the noise model of a nightly series (``--history DIR``, :func:`.history_review.load_history`);
+with it, a regression must also exceed what the series shows (:mod:`.history_review`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .history_noise import NoiseModel
 
 
 @dataclass(frozen=True)
@@ -27,3 +34,6 @@ class DiffOptions:
     # practical threshold: a comparison whose minimum detectable effect (80% power) is larger is "inconclusive".
     # Pass rates: absolute (0.15 = 15 points); metric scores: relative to the base mean (absolute when it is 0)
     min_effect: float = 0.15
+    # nightly noise model (--history): a regression must also exceed the series' run-to-run noise
+    history: NoiseModel | None = field(default=None, compare=False, repr=False)
+    history_sources: tuple[str, ...] = ()
