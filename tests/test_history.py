@@ -168,3 +168,16 @@ def test_history_html_renders_in_headless_chromium(planted, tmp_path: Path) -> N
     history = build_history([directory])
     point = history.trend("golden:goldens/support.jsonl:similarity").change_points[0]
     assert f"run {point.index} · {history.runs[point.index].commit[:10]}" in dom  # the change point's annotation
+
+
+def test_the_example_suites_committed_nights_show_the_prompt_change_and_its_rollback(tmp_path: Path) -> None:
+    """Fifteen real runs of the example suite's answer tests (v1, then v2 for nights 6-10, then v1 again)."""
+    nights = Path(__file__).resolve().parent.parent / "example_suite" / "history"
+    history = build_history([nights])
+    assert len(history.runs) == 15
+    assert not [t.nodeid for t in history.tests if t.label == "flaky"]  # replayed answers do not flip by chance
+    steps = {t.key: [c.index for c in t.change_points] for t in history.trends}
+    similarity = "golden:example_suite/goldens/support.jsonl:similarity"
+    assert steps[similarity] == [5, 10] and steps["tokens"] == [5, 10]  # the first v2 night, the first v1 again
+    before, after = (c.after for c in next(t for t in history.trends if t.key == similarity).change_points)
+    assert after > before  # quality fell with v2 and came back with the rollback
