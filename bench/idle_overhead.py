@@ -16,13 +16,18 @@ entry-point name (read from the distribution's metadata).  Only the ratio is com
 come from a different virtualenv with different plugins.  DeepEval's telemetry is switched off
 (``DEEPEVAL_TELEMETRY_OPT_OUT=YES``) so no network attempt is timed.
 
-    PYTHONPATH=. /work/venv/bin/python bench/idle_overhead.py [--tests 500] [--rounds 7] [--with-deepeval]
+``--instructions`` also counts the instructions of one disabled and one installed-but-unused run under
+valgrind (cachegrind without cache simulation): the same count on a busy machine as on a quiet one.
+
+    PYTHONPATH=. /work/venv/bin/python bench/idle_overhead.py [--tests 500] [--rounds 7] [--instructions]
+        [--with-deepeval]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -110,6 +115,28 @@ def measure_llmops(suite: Path, rounds: int, report: Path) -> dict[str, list[Tim
     return times
 
 
+def count_instructions(suite: Path, extra: list[str]) -> int:
+    """Instructions one run executes (valgrind's cachegrind, no cache simulation): the same on a busy machine
+    as on a quiet one, where wall and CPU time are not."""
+    out = Path(tempfile.mkdtemp(prefix="llmops-bench-cg-")) / "cachegrind.out"
+    proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
+                           sys.executable, *PYTEST, *extra], cwd=suite, env=clean_env(), capture_output=True,
+                          text=True, timeout=1800)
+    shutil.rmtree(out.parent, ignore_errors=True)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    if found is None:
+        raise BenchError(f"valgrind printed no instruction count:\n{proc.stderr[-1000:]}")
+    return int(found.group(1).replace(",", ""))
+
+
+def measure_instructions(suite: Path) -> tuple[int, int]:
+    """(disabled, installed-unused) instruction counts, after one untimed run that writes the bytecode caches."""
+    if shutil.which("valgrind") is None:
+        raise BenchError("--instructions needs valgrind on PATH (apt-get install valgrind)")
+    subprocess.run([sys.executable, *PYTEST], cwd=suite, env=clean_env(), capture_output=True, timeout=600)
+    return count_instructions(suite, ["-p", "no:llmops"]), count_instructions(suite, [])
+
+
 def deepeval_plugins(python: Path) -> dict[str, str]:
     """DeepEval's pytest11 entry points, name -> module, read from its distribution metadata."""
     code = ("import importlib.metadata as m, json; d = m.distribution('deepeval'); "
@@ -151,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tests", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (alternating), default 7")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count the instructions of one disabled and one unused run under valgrind (slow: "
+                             "about a minute per run, but independent of the machine's load)")
     parser.add_argument("--with-deepeval", action="store_true",
                         help="also time DeepEval's plugin in /work/bench-venvs/deepeval (installed on first use)")
     args = parser.parse_args(argv)
@@ -173,6 +203,13 @@ def main(argv: list[str] | None = None) -> int:
                     note=f"medians {rows[0].cpu:.2f} s / {idle.cpu:.2f} s CPU; steadier than wall under load")
         emit_result(BENCH, "with --llmops-report / -p no:llmops", round(report.wall_ratio, 3), unit="x",
                     cpu_ratio=round(report.cpu_ratio, 3), note=f"CPU-time ratio {report.cpu_ratio:.3f}x")
+        if args.instructions:
+            disabled, unused = measure_instructions(suite)
+            ratio = unused / disabled
+            print(f"instructions (valgrind): disabled {disabled:,}, installed unused {unused:,}: {ratio:.3f}x")
+            emit_result(BENCH, "idle: llmops installed, unused / -p no:llmops (instructions)", round(ratio, 3),
+                        unit="x", goal=f"<= {GOAL}", met=ratio <= GOAL,
+                        note=f"{disabled:,} / {unused:,} instructions (valgrind cachegrind), load-independent")
 
         if args.with_deepeval:
             try:
