@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_llmops.record.recorder import TestRecorder  # noqa: E402
-
 from pytest_llmops.calls.engine import CallEngine, CallSettings  # noqa: E402
 from pytest_llmops.calls.ledger import RunLedger  # noqa: E402
+from pytest_llmops.record.recorder import TestRecorder  # noqa: E402
 from pytest_llmops.testing.loopback import LoopbackServer  # noqa: E402
 
 MODEL = "openai/gpt-4o-mini"
