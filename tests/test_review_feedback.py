@@ -114,7 +114,8 @@ def test_diff_lists_negative_feedback_cases_that_now_pass(runs: dict[str, Any],
 
     assert main(["diff", str(path / "base.json"), str(path / "head.json"), "--format", "json"]) in (0, 1)
     data = json.loads(capsys.readouterr().out)
-    assert len(data["feedback"]["now_passing"]) == 2 and data["feedback"]["still_failing"] == result.feedback.still_failing
+    assert len(data["feedback"]["now_passing"]) == 2
+    assert data["feedback"]["still_failing"] == result.feedback.still_failing
 
 
 def test_no_section_when_no_negative_feedback_case_changed(runs: dict[str, Any],

@@ -95,7 +95,8 @@ def shadow_verdicts(tests: list[dict[str, Any]], alpha: float = 0.05) -> list[Sh
 
 def describe(verdict: ShadowVerdict) -> list[str]:
     """The verdict in lines for the terminal or a PR comment."""
-    lines = [f"{verdict.scope}: candidate is {verdict.verdict.upper()} than production over {verdict.cases} case(s)"]
+    than = "from" if verdict.verdict == "indistinguishable" else "than"
+    lines = [f"{verdict.scope}: candidate is {verdict.verdict.upper()} {than} production over {verdict.cases} case(s)"]
     if verdict.win_share is not None and verdict.interval is not None:
         low, high = verdict.interval
         lines.append(f"  wins {verdict.wins}, losses {verdict.losses}, ties {verdict.ties}; win share "
