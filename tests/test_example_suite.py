@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import load_report
 
+from pytest_llmops.review.shadow import shadow_verdicts
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,7 +33,8 @@ def test_example_suite_replays_offline(pytester: pytest.Pytester, monkeypatch: p
     assert {g["path"] for g in report["golden_sets"]} == {"example_suite/goldens/support.jsonl",
                                                           "example_suite/goldens/triage.yaml",
                                                           "example_suite/goldens/agent_trajectories.jsonl",
-                                                          "example_suite/goldens/conversations.yaml"}
+                                                          "example_suite/goldens/conversations.yaml",
+                                                          "example_suite/goldens/production.jsonl"}
     assert {(p["name"], p["version"]) for p in report["prompts"]} >= {("support_answer", "v1"), ("support_answer", "v2")}
     kinds = {m["scorer"] for t in report["tests"] for m in t["metrics"]}
     assert {"retrieval", "similarity", "judge"} <= kinds
@@ -39,3 +42,10 @@ def test_example_suite_replays_offline(pytester: pytest.Pytester, monkeypatch: p
     # the app streams its answers: those calls replay as the recorded chunk streams
     answers = [c for t in report["tests"] if "test_answers.py::test_answer[" in t["nodeid"] for c in t["calls"]]
     assert answers and all(c["stream"] and c["cached"] for c in answers)
+    # the production set: imported from OTel spans, replayed as production answered, and v2 shadowing it
+    replays = [t for t in report["tests"] if t["function"] == "test_production_replays_offline"]
+    assert len(replays) == 10 and all(t["outcome"] == "passed" for t in replays)
+    assert sorted(t["golden"].get("feedback") for t in replays) == ["thumbs_down"] * 7 + ["thumbs_up"] * 3
+    [verdict] = shadow_verdicts(report["tests"])
+    assert verdict.scope == "example_suite/test_shadow.py::test_shadow_v2" and verdict.cases == 10
+    assert verdict.similarity_mean is not None and len(verdict.negative_now_passing) == 7

@@ -93,6 +93,11 @@ def golden_case_for(state: RunState, request: pytest.FixtureRequest) -> Any:
             "set_cases": len(golden_set.cases),
             "format": golden_set.format,
         }
+        from ..common.feedback import case_feedback
+
+        feedback = case_feedback(case.metadata)
+        if feedback is not None:  # a case imported from production: the user's verdict on its answer
+            rec.golden["feedback"] = feedback
     request.node.stash[GOLDEN_KEY] = (golden_set, case)
     return case
 

@@ -64,6 +64,8 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
         lines.append(f"  {len(result.unconfirmed)} unconfirmed flip(s) (one live sample each; not regressions): "
                      + ", ".join(f.subject for f in result.unconfirmed[:3])
                      + (" ..." if len(result.unconfirmed) > 3 else ""))
+    if result.feedback:
+        lines.append(f"  {result.feedback.summary()}")
     if result.errors:
         lines.append(f"  {len(result.errors)} test(s) errored (infrastructure; not counted as regressions)")
     lines.append(f"  {result.family_text()}")

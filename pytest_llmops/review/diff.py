@@ -47,6 +47,7 @@ from .compare_prompts import prompt_changes
 from .compare_run import aggregate_regressions, metric_changes, run_growth, run_passrate, totals
 from .compare_tests import compare_tests
 from .family import CORRECTION_TEXT, CORRECTIONS, decide, testable
+from .feedback import FeedbackFixes, feedback_fixes
 from .findings import Change, ErrorEntry, Finding, GoldenGroup, MetricChange, RunSide, TotalRow, Verdicts
 from .growth import run_growth_comparisons
 from .history_review import HistoryInputs, HistoryUse, apply_history
@@ -79,6 +80,7 @@ class DiffResult:
     inconclusive: list[Finding] = field(default_factory=list)
     family_size: int = 0
     history: HistoryUse | None = None  # the nightly noise model's use (``--history``)
+    feedback: FeedbackFixes = field(default_factory=FeedbackFixes)  # cases from negative feedback
 
     @property
     def regressed(self) -> bool:
@@ -192,6 +194,8 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         inconclusive=sorted(decided.inconclusive, key=Finding.sort_key),
         family_size=len(testable(family, options.alpha)),
         history=history,
+        feedback=feedback_fixes({n: v.entry for n, v in base_views.items()},
+                                {n: v.entry for n, v in head_views.items()}),
     )
 
 

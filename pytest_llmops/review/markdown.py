@@ -112,6 +112,9 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
                  _finding_rows(result.unconfirmed), limit, always_open=True,
                  note="a single live test without @sampling flipped; `--fail-on flip` fails on these"),
         _section("improvements", "✅ Improvements", fcols, _finding_rows(result.improvements), limit),
+        _section("feedback", "👍 Cases from negative feedback that now pass", ["test", "base", "head"],
+                 [[code(c.nodeid), cell(c.base or "not in base"), cell(c.head)] for c in result.feedback.now_passing],
+                 limit, note=f"{len(result.feedback.still_failing)} case(s) from negative feedback still failing"),
         _section("prompts", "📝 Prompt and golden-set changes", fcols, _finding_rows(result.prompt_changes), limit),
         _section("errors", "⚠ Errors (infrastructure; never counted as regressions)",
                  ["test", "kind", "base", "message"],
@@ -140,7 +143,7 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
         _section("inconclusive", "Inconclusive (too few samples to see a practical drop)", fcols,
                  _finding_rows(result.inconclusive), limit, fold_over=0),
     ]
-    return [s for s in sections if s["count"]]
+    return [s for s in sections if s["count"] or (s["key"] == "feedback" and result.feedback)]
 
 
 def _side_line(side: Any) -> str:
@@ -222,6 +225,10 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     block("regressions", [finding(f) for f in result.regressions])
     block("unconfirmed (one sample, not regressions)", [finding(f) for f in result.unconfirmed])
     block("improvements", [finding(f) for f in result.improvements])
+    block("cases from negative feedback that now pass",
+          [f"{c.nodeid} ({c.base or 'not in base'} → {c.head})" for c in result.feedback.now_passing])
+    if result.feedback.still_failing:
+        lines.append(f"cases from negative feedback still failing: {len(result.feedback.still_failing)}")
     block("prompt and golden-set changes", [finding(f) for f in result.prompt_changes])
     block("errors (not regressions)", [f"{e.nodeid} [{e.error_kind}] {e.message}".rstrip() for e in result.errors])
     block("new failures (base errored)", [c.nodeid for c in result.new_failures_base_errored])

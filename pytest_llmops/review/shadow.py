@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .feedback import negative_feedback, passed
 from .stats import mean, wilson_interval
 
 PREFERENCE, SIMILARITY = "shadow_preference", "shadow_similarity"
@@ -64,10 +65,8 @@ def _add(verdict: ShadowVerdict, test: dict[str, Any], similarities: list[float]
         verdict.ties += value == 0.5
     if similarity is not None:
         similarities.append(float(similarity["value"]))
-    details = (preference or similarity or {}).get("details") or {}
-    if details.get("negative_feedback"):
-        passed = test.get("outcome") in ("passed", "xpassed")
-        (verdict.negative_now_passing if passed else verdict.negative_still_failing).append(test["nodeid"])
+    if negative_feedback(test):
+        (verdict.negative_now_passing if passed(test) else verdict.negative_still_failing).append(test["nodeid"])
 
 
 def shadow_verdicts(tests: list[dict[str, Any]], alpha: float = 0.05) -> list[ShadowVerdict]:
@@ -96,7 +95,8 @@ def shadow_verdicts(tests: list[dict[str, Any]], alpha: float = 0.05) -> list[Sh
 
 def describe(verdict: ShadowVerdict) -> list[str]:
     """The verdict in lines for the terminal or a PR comment."""
-    lines = [f"{verdict.scope}: candidate is {verdict.verdict.upper()} than production over {verdict.cases} case(s)"]
+    than = "from" if verdict.verdict == "indistinguishable" else "than"
+    lines = [f"{verdict.scope}: candidate is {verdict.verdict.upper()} {than} production over {verdict.cases} case(s)"]
     if verdict.win_share is not None and verdict.interval is not None:
         low, high = verdict.interval
         lines.append(f"  wins {verdict.wins}, losses {verdict.losses}, ties {verdict.ties}; win share "

@@ -18,12 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..common.feedback import NEGATIVE_FEEDBACK, case_feedback, is_negative
 from ..errors import ConfigError
 from ..record.recorder import record_metric
 
-#: feedback values read as "the user did not like the production answer" (case-insensitive)
-NEGATIVE_FEEDBACK = frozenset({"thumbs_down", "thumbs-down", "down", "negative", "bad", "dislike", "-1", "0",
-                               "false"})
+__all__ = ["NEGATIVE_FEEDBACK", "ShadowResult", "feedback_of", "production_answer", "shadow_compare"]
 
 
 @dataclass
@@ -49,9 +48,7 @@ def production_answer(case: Any) -> str:
 
 
 def feedback_of(case: Any) -> str | None:
-    metadata = getattr(case, "metadata", None) or {}
-    value = (metadata.get("production") or {}).get("feedback")
-    return None if value is None else str(value)
+    return case_feedback(getattr(case, "metadata", None))
 
 
 def shadow_compare(candidate: str, case: Any, *, judge: Any = None, criteria: str | None = None,
@@ -61,7 +58,7 @@ def shadow_compare(candidate: str, case: Any, *, judge: Any = None, criteria: st
         raise ConfigError("shadow_compare: pass criteria=... (what makes an answer better) with judge=")
     reference = production_answer(case)
     feedback = feedback_of(case)
-    negative = feedback is not None and feedback.lower() in NEGATIVE_FEEDBACK
+    negative = is_negative(feedback)
     details = {"case": getattr(case, "id", None), "feedback": feedback, "negative_feedback": negative}
     preference = winner = None
     if judge is not None:
