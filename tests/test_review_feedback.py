@@ -117,6 +117,13 @@ def test_diff_lists_negative_feedback_cases_that_now_pass(runs: dict[str, Any],
     assert len(data["feedback"]["now_passing"]) == 2
     assert data["feedback"]["still_failing"] == result.feedback.still_failing
 
+    html_path = path / "diff.html"
+    assert main(["html", str(path / "head.json"), "--baseline", str(path / "base.json"), "-o", str(html_path)]) == 0
+    html = html_path.read_text(encoding="utf-8")
+    section = html.split('<h2 id="feedback">Cases from negative feedback that now pass (2)</h2>', 1)[1].split("<h2", 1)[0]
+    assert f"<code>{ids['Can I get a refund?']}</code></td><td>failed</td><td>passed" in section
+    assert "2 case(s) from negative feedback still failing" in section
+
 
 def test_no_section_when_no_negative_feedback_case_changed(runs: dict[str, Any],
                                                            capsys: pytest.CaptureFixture[str]) -> None:
