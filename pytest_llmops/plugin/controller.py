@@ -65,6 +65,8 @@ class Controller:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.state.has_record():
+            return  # nothing of llmops ran: not even the module that writes records is loaded
         from .finish import finish_run
 
         finish_run(self.state, session, int(exitstatus))

@@ -86,7 +86,7 @@ def _unused(state: RunState, tests: list[dict[str, Any]], exitstatus: int) -> li
 
 
 def finish_run(state: RunState, session: pytest.Session, exitstatus: int) -> None:
-    if not (state.collect_all or any("markers" in e for e in state.collector.entries.values())):
+    if not state.has_record():
         return
     record = build_record(state, exitstatus)
     failed_aggregates = [a for a in record["aggregates"] if not a["passed"]]

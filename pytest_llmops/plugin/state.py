@@ -71,6 +71,10 @@ class RunState:
     def option(self, dest: str) -> Any:
         return self.options[dest]
 
+    def has_record(self) -> bool:
+        """Whether this run has a record to build: asked for (report, baseline, step summary) or llmops data."""
+        return self.collect_all or any("markers" in e for e in self.collector.entries.values())
+
     def run_dir(self) -> Path:
         """A directory shared by the controller and its workers for run-wide state (cost ledger, slots)."""
         if self._run_dir is None:
