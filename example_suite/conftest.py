@@ -50,7 +50,8 @@ def support_model(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     from pytest_llmops.testing.local_model import LocalModelServer
 
-    with LocalModelServer(port=8765):
+    # 4096 tokens: some grounding-audit prompts (articles + answer + reference) exceed llama.cpp's default 2048
+    with LocalModelServer(port=8765, n_ctx=4096):
         yield
 
 

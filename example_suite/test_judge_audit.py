@@ -13,8 +13,12 @@ fails, and the tests are marked ``xfail(strict=True)`` with the measured figures
 passes, the strict xfail turns the run red so the marker gets removed.
 
 Recorded so far: the preference audit on the 10 pairs tagged ``ci`` (20 judge calls; on the shared two-core
-machine each took one to two minutes).  The grounding audit (41 items of about 1000 prompt tokens) is skipped
-offline until its recording exists: ``pytest example_suite/test_judge_audit.py --llmops-record-mode=once``.
+machine each took one to two minutes).  The grounding audit (41 items of about 1000 prompt tokens; the longest
+is 2142 tokens, more than llama.cpp's default 2048-token context, so ``conftest.py`` starts the local server
+with ``n_ctx=4096``) is skipped offline until its recording exists: ``pytest example_suite/test_judge_audit.py
+-k grounding --llmops-record-mode=new_episodes --llmops-timeout=600``.  Two recording attempts got through 23
+judge calls and ended in context-window errors (the second: a runaway 3011-token judge answer whose repair
+request no longer fit in 4096 tokens); see the README.
 """
 
 import os

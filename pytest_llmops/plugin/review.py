@@ -45,6 +45,7 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
 
     from ..review.diff import DiffOptions, diff_records, top_regressions
     from ..review.failon import failing_reasons, options_for_rules, parse_fail_on
+    from ..review.judge_section import judge_text, judge_warnings
     from ..review.load import load_review_record
 
     rules = parse_fail_on(state.option("fail_on"), default="regression")
@@ -71,6 +72,7 @@ def compare_at_session_end(state: Any, record: dict[str, Any]) -> bool:
     lines.append(f"  {result.family_text()}")
     if result.history is not None:
         lines.append(f"  {result.history_text()}")
+    lines.extend(f"  judge: {line}" for line in [*judge_text(result.judge), *judge_warnings(result.judge)])
     reasons = failing_reasons(rules, result)
     lines.extend(f"  session fails: {reason}" for reason in reasons)
     if os.environ.get("GITHUB_STEP_SUMMARY"):

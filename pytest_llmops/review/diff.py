@@ -51,6 +51,7 @@ from .feedback import FeedbackFixes, feedback_fixes
 from .findings import Change, ErrorEntry, Finding, GoldenGroup, MetricChange, RunSide, TotalRow, Verdicts
 from .growth import run_growth_comparisons
 from .history_review import HistoryInputs, HistoryUse, apply_history
+from .judge_section import JudgeCriterion, judge_criteria, judge_warnings
 from .load import ReviewRecord, as_review_record, gc_paused
 from .options import DiffOptions
 from .views import ERROR, TestView, run_side, test_views
@@ -81,6 +82,7 @@ class DiffResult:
     family_size: int = 0
     history: HistoryUse | None = None  # the nightly noise model's use (``--history``)
     feedback: FeedbackFixes = field(default_factory=FeedbackFixes)  # cases from negative feedback
+    judge: list[JudgeCriterion] = field(default_factory=list)  # audited judges of either run (:mod:`.judge_section`)
 
     @property
     def regressed(self) -> bool:
@@ -171,6 +173,7 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
     added, added_errors = _added(base_views, head_views)
     removed = [Change(n, base_views[n].outcome, None) for n in sorted(base_views.keys() - head_views.keys())]
     errors = [*tests.errors, *added_errors]
+    judge = judge_criteria(base, head)
     return DiffResult(
         base=base_side,
         head=head_side,
@@ -189,13 +192,14 @@ def _diff(base: Any, head: Any, options: DiffOptions, base_label: str | None, he
         removed=removed,
         golden_groups=goldens.groups,
         metric_changes=metrics.changes,
-        warnings=[*metrics.warnings, *_warnings(base, head, base_side, head_side, removed)],
+        warnings=[*metrics.warnings, *_warnings(base, head, base_side, head_side, removed), *judge_warnings(judge)],
         unconfirmed=sorted(unconfirmed, key=Finding.sort_key),
         inconclusive=sorted(decided.inconclusive, key=Finding.sort_key),
         family_size=len(testable(family, options.alpha)),
         history=history,
         feedback=feedback_fixes({n: v.entry for n, v in base_views.items()},
                                 {n: v.entry for n, v in head_views.items()}),
+        judge=judge,
     )
 
 

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import stats
+from . import judge_section, stats
 from .diff import DiffResult
 from .format import fmt_num
 from .load import ReviewRecord, as_review_record, gc_paused
@@ -198,4 +198,5 @@ def _render(base: ReviewRecord, head: ReviewRecord, result: DiffResult) -> str:
         groups=groups,
         changed=changed,
         fmt_p=lambda p: f"{p:.3g}",
+        judge=judge_section, judge_rows=judge_section.judge_rows(result.judge),
     )

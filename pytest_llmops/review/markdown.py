@@ -14,6 +14,8 @@ from typing import Any
 from .diff import DiffResult
 from .findings import Finding, GroupMetric
 from .format import fmt_num, fmt_pct, fmt_s, fmt_usd
+from .judge_section import NOTE as JUDGE_NOTE
+from .judge_section import judge_section, judge_text
 
 MAX_CHARS = 65_000
 TEMPLATES = Path(__file__).with_name("templates")
@@ -116,6 +118,7 @@ def _sections(result: DiffResult, limit: int | None) -> list[dict[str, Any]]:
                  [[code(c.nodeid), cell(c.base or "not in base"), cell(c.head)] for c in result.feedback.now_passing],
                  limit, note=f"{len(result.feedback.still_failing)} case(s) from negative feedback still failing"),
         _section("prompts", "📝 Prompt and golden-set changes", fcols, _finding_rows(result.prompt_changes), limit),
+        _section(*judge_section(result.judge, cell), limit, always_open=True, note=cell(JUDGE_NOTE)),
         _section("errors", "⚠ Errors (infrastructure; never counted as regressions)",
                  ["test", "kind", "base", "message"],
                  [[code(e.nodeid), cell(e.error_kind), cell(e.base_outcome or "—"), cell(e.message)]
@@ -230,6 +233,7 @@ def render_text(result: DiffResult, *, limit: int = 20) -> str:
     if result.feedback.still_failing:
         lines.append(f"cases from negative feedback still failing: {len(result.feedback.still_failing)}")
     block("prompt and golden-set changes", [finding(f) for f in result.prompt_changes])
+    block("judge (audited against human labels)", judge_text(result.judge))
     block("errors (not regressions)", [f"{e.nodeid} [{e.error_kind}] {e.message}".rstrip() for e in result.errors])
     block("new failures (base errored)", [c.nodeid for c in result.new_failures_base_errored])
     block("other outcome changes", [f"{c.nodeid}: {c.base} → {c.head}" for c in result.other_changes])
