@@ -12,13 +12,13 @@ is not a trustworthy judge and the audit says so: the gate (lower bound of kappa
 fails, and the tests are marked ``xfail(strict=True)`` with the measured figures -- if a better judge ever
 passes, the strict xfail turns the run red so the marker gets removed.
 
-Recorded so far: the preference audit on the 10 pairs tagged ``ci`` (20 judge calls; on the shared two-core
-machine each took one to two minutes).  The grounding audit (41 items of about 1000 prompt tokens; the longest
-is 2142 tokens, more than llama.cpp's default 2048-token context, so ``conftest.py`` starts the local server
-with ``n_ctx=4096``) is skipped offline until its recording exists: ``pytest example_suite/test_judge_audit.py
--k grounding --llmops-record-mode=new_episodes --llmops-timeout=600``.  Two recording attempts got through 23
-judge calls and ended in context-window errors (the second: a runaway 3011-token judge answer whose repair
-request no longer fit in 4096 tokens); see the README.
+Recorded: the preference audit on the 10 pairs tagged ``ci`` (20 judge calls; on the shared two-core machine
+each took one to two minutes) and the grounding audit on all 41 items (46 judge calls with 5 repair requests,
+13 minutes).  The longest grounding prompt is 2142 tokens, more than llama.cpp's default 2048-token context, so
+``conftest.py`` starts the local server with ``n_ctx=4096``; the grounding judge answers in at most
+``GROUNDING_MAX_TOKENS`` (uncapped, SmolLM2 once wrote 3011 tokens of non-JSON whose repair request overflowed
+the context).  Re-record with ``pytest example_suite/test_judge_audit.py -k grounding --llmops-record-mode=all
+--llmops-timeout=600``.
 """
 
 import os
@@ -36,6 +36,7 @@ pytestmark = pytest.mark.llm(
 GROUNDED = "answers only from the provided articles"
 PREFERRED = "more helpful and more accurate"
 RECORDINGS = Path(__file__).resolve().parent / "recordings" / "test_judge_audit"
+GROUNDING_MAX_TOKENS = 256
 
 
 @pytest.fixture
@@ -46,10 +47,15 @@ def judge(llm, request):
     if mode == "none" and not (RECORDINGS / f"{request.node.name}.json").is_file():
         pytest.skip(f"the audit of {criteria!r} is not recorded yet; record it against the local model with "
                     "`pytest example_suite/test_judge_audit.py --llmops-record-mode=once`")
-    return make_judge(llm, COMPARE_SCHEMA if criteria == PREFERRED else SCORE_SCHEMA)
+    if criteria == PREFERRED:
+        return make_judge(llm, COMPARE_SCHEMA)
+    # a cap on the judge's answer: uncapped, SmolLM2 once wrote 3011 tokens of non-JSON, and the repair request
+    # carrying them no longer fit the server's context
+    return make_judge(llm.with_options(max_tokens=GROUNDING_MAX_TOKENS), SCORE_SCHEMA)
 
 
-@pytest.mark.xfail(strict=True, reason="SmolLM2-135M is not expected to reach kappa 0.4 on grounding (see README)")
+@pytest.mark.xfail(strict=True, reason="SmolLM2-135M as judge (recorded): kappa 0.00, 95% CI [-0.04, 0.04], raw "
+                   "agreement 0.06 on 36 of 41 items -- it never scored below 3, people gave 25 of these answers a 1")
 @pytest.mark.judge_audit("labels/answers.jsonl", criteria=GROUNDED, min_kappa=0.4)
 def test_grounding_judge_agrees_with_people(judge):
     """The audit runs after this (empty) body: the marker does the work."""
