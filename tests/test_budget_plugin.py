@@ -103,6 +103,26 @@ def test_budget_marker_live_then_replayed(pytester: pytest.Pytester) -> None:
     check_budget_outcomes(replay, "replayed_cost_usd")
 
 
+def test_a_budget_applied_by_a_fixture_counts_too(pytester: pytest.Pytester) -> None:
+    """Our markers are looked up once at collection; one a fixture adds later (``request.applymarker``) still counts."""
+    pytester.makepyfile(test_b="""
+import pytest
+
+@pytest.fixture
+def tight_budget(request):
+    request.applymarker(pytest.mark.budget(tokens=12))
+
+def test_over_tokens(tight_budget, llm):
+    llm.complete("Summarise the plot of Hamlet in one sentence please.", temperature=0)
+""")
+    with LoopbackServer() as server:
+        configure(pytester, server.base_url)
+        result, live = run(pytester, "--llmops-record-mode=once")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    test = by_nodeid(live)["test_b.py::test_over_tokens"]
+    assert test["outcome"] == "failed" and "exceed budget tokens<=12" in test["message"]
+
+
 # -- the run-wide cost cap across xdist workers --------------------------------------------------------------
 
 CAP_SUITE = """

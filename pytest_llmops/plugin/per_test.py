@@ -13,14 +13,17 @@ from . import similarity as _similarity
 from .markers import OUR_MARKERS, check_marker, json_safe
 from .state import RunState
 
-_OUR_MARKS = pytest.StashKey[frozenset]()
+_OUR_MARKS = pytest.StashKey[tuple[frozenset, int]]()
 
 
 def has_mark(item: pytest.Item, name: str) -> bool:
     """Whether ``item`` carries our marker ``name``: a set lookup for collected items (the marker walk is done
-    once, at collection), the walk itself for an item collected some other way."""
-    marks = item.stash.get(_OUR_MARKS, None)
-    return name in marks if marks is not None else item.get_closest_marker(name) is not None
+    once, at collection), the walk itself for an item collected some other way or given a marker since
+    (``request.applymarker`` in a fixture)."""
+    marks, own = item.stash.get(_OUR_MARKS, (None, -1))
+    if marks is not None and own == len(item.own_markers):
+        return name in marks
+    return item.get_closest_marker(name) is not None
 
 
 def check_items(state: RunState, items: list[pytest.Item]) -> None:
@@ -39,7 +42,7 @@ def check_items(state: RunState, items: list[pytest.Item]) -> None:
                     check_sampling_marker(state, item, mark)
             except ConfigError as exc:
                 problems.append(f"{item.nodeid}: {exc}")
-        item.stash[_OUR_MARKS] = frozenset(ours)
+        item.stash[_OUR_MARKS] = (frozenset(ours), len(item.own_markers))
     if problems:
         raise pytest.UsageError("pytest-llmops: bad marker arguments:\n  " + "\n  ".join(problems))
 
