@@ -86,8 +86,7 @@ def _unused(state: RunState, tests: list[dict[str, Any]], exitstatus: int) -> li
 
 
 def finish_run(state: RunState, session: pytest.Session, exitstatus: int) -> None:
-    if not state.has_record():
-        return
+    """Build and write the run record (the controller calls this only when ``state.has_record()``)."""
     record = build_record(state, exitstatus)
     failed_aggregates = [a for a in record["aggregates"] if not a["passed"]]
     state.final_lines = [describe(a) for a in record["aggregates"]] + state.final_lines  # keep build_record's lines
